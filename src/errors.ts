@@ -1,0 +1,73 @@
+/**
+ * The one table of paragen's errors. Every failure a user can cause is a
+ * `ParagenError` with a stable `code` and a one-line message; the CLI prints
+ * the message and exits with `exitCode` (2 for bad input), never a stack.
+ */
+
+export type ErrorCode =
+  | 'INVALID_VALUE'
+  | 'UNKNOWN_KEY'
+  | 'BAD_FILE'
+  | 'BACKEND_UNAVAILABLE'
+  | 'RUN_LOCKED'
+  | 'CHECKPOINT'
+  | 'NON_FINITE'
+  | 'ACTOR_FAILED'
+  | 'STOPPED'
+  | 'INTERNAL';
+
+export class ParagenError extends Error {
+  override readonly name = 'ParagenError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Process exit status when this error ends a CLI command. */
+    readonly exitCode: number = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Shows a value the way an error message quotes it: strings quoted, the rest as JSON. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export const errors = {
+  /** `batchSize must be a positive integer, got -3` */
+  invalidValue: (field: string, expected: string, got: unknown) =>
+    new ParagenError('INVALID_VALUE', `${field} must be ${expected}, got ${show(got)}`, 2),
+  /** `unknown key 'modle' (did you mean 'model'?)` */
+  unknownKey: (key: string, suggestion?: string) =>
+    new ParagenError(
+      'UNKNOWN_KEY',
+      `unknown key '${key}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+      2,
+    ),
+  /** `data/train-images-idx3-ubyte: truncated: expected 47040016 bytes, found 1000` */
+  badFile: (file: string, problem: string) => new ParagenError('BAD_FILE', `${file}: ${problem}`, 2),
+  backendUnavailable: (message: string) => new ParagenError('BACKEND_UNAVAILABLE', message, 2),
+  runLocked: (dir: string, pid: number) =>
+    new ParagenError('RUN_LOCKED', `run directory ${dir} is being written by live process ${pid}`, 2),
+  checkpoint: (message: string) => new ParagenError('CHECKPOINT', message, 1),
+  nonFinite: (network: string, step: number, what: string) =>
+    new ParagenError('NON_FINITE', `${what} of ${network} is NaN or Inf at step ${step}`, 1),
+  actorFailed: (actor: string, cause: string) =>
+    new ParagenError('ACTOR_FAILED', `actor ${actor} failed: ${cause}`, 1),
+  internal: (message: string, cause?: unknown) => new ParagenError('INTERNAL', message, 1, { cause }),
+} as const;
+
+/** Several validation problems reported at once, one per line. */
+export function combine(problems: ParagenError[]): ParagenError {
+  if (problems.length === 1) return problems[0]!;
+  return new ParagenError(problems[0]?.code ?? 'INVALID_VALUE', problems.map((p) => p.message).join('\n'), 2);
+}
