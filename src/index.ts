@@ -5,3 +5,5 @@ export { ParagenError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
+export { useBackend, probeBackends, backendChoices } from './backend/index.js';
+export type { BackendChoice, BackendName, BackendInfo, Availability } from './backend/index.js';

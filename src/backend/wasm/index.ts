@@ -1,0 +1,2 @@
+export { registerWasmTrainingKernels, wasmTrainingKernels } from './register.js';
+export { captureOriginal } from './internals.js';
