@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'NON_FINITE'
   | 'ACTOR_FAILED'
   | 'STOPPED'
+  | 'RUN_EXISTS'
+  | 'NOT_BUILT'
   | 'INTERNAL';
 
 export class ParagenError extends Error {
@@ -64,6 +66,53 @@ export const errors = {
   actorFailed: (actor: string, cause: string) =>
     new ParagenError('ACTOR_FAILED', `actor ${actor} failed: ${cause}`, 1),
   internal: (message: string, cause?: unknown) => new ParagenError('INTERNAL', message, 1, { cause }),
+  /** `unknown option '--batchsize' (did you mean '--batch-size'?)` */
+  unknownOption: (flag: string, suggestion?: string) =>
+    new ParagenError(
+      'UNKNOWN_KEY',
+      `unknown option '${flag}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+      2,
+    ),
+  /** `unknown command 'trian' (did you mean 'train'?)` */
+  unknownCommand: (name: string, suggestion?: string) =>
+    new ParagenError(
+      'UNKNOWN_KEY',
+      `unknown command '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+      2,
+    ),
+  /** `key 'n' does not apply to train` — a known key given to a command that does not use it. */
+  notApplicable: (key: string, command: string) =>
+    new ParagenError('UNKNOWN_KEY', `key '${key}' does not apply to ${command}`, 2),
+  /** `option '--lr' needs a value` */
+  missingValue: (flag: string, got?: string) =>
+    new ParagenError('INVALID_VALUE', `option '${flag}' needs a value${got === undefined ? '' : `, got ${show(got)}`}`, 2),
+  /** `unexpected argument 'foo' (paragen train takes options only)` */
+  unexpectedArgument: (arg: string, command: string) =>
+    new ParagenError('INVALID_VALUE', `unexpected argument ${show(arg)} (paragen ${command} takes options only)`, 2),
+  /** `run is required (--run <dir>)` */
+  missing: (field: string, flag: string) => new ParagenError('INVALID_VALUE', `${field} is required (${flag})`, 2),
+  /** `epochs and steps cannot both be set, got epochs 3 and steps 100` */
+  conflict: (a: string, aValue: unknown, b: string, bValue: unknown) =>
+    new ParagenError(
+      'INVALID_VALUE',
+      `${a} and ${b} cannot both be set, got ${a} ${show(aValue)} and ${b} ${show(bValue)}`,
+      2,
+    ),
+  runLockedElsewhere: (dir: string, pid: number, host: string) =>
+    new ParagenError(
+      'RUN_LOCKED',
+      `run directory ${dir} is locked by process ${pid} on host ${host}; if that run is gone, delete ${dir}/run.lock`,
+      2,
+    ),
+  /** An existing run directory given as a fresh `--out`: resuming it must be asked for. */
+  runExists: (dir: string) =>
+    new ParagenError(
+      'RUN_EXISTS',
+      `run directory ${dir} already holds a run; pass --resume ${dir} to continue it, or choose another --out`,
+      2,
+    ),
+  /** A command whose body another issue delivers: say so rather than fake output. */
+  notBuilt: (command: string) => new ParagenError('NOT_BUILT', `paragen ${command} is not built yet`, 1),
 } as const;
 
 /** Several validation problems reported at once, one per line. */

@@ -31,11 +31,12 @@ function bars(n: number, size: number, seed: number): Float32Array {
 function seededWeights(model: tf.LayersModel, seed: number): void {
   const rng = new Rng(seed);
   for (const w of model.weights) {
-    const values = new Float32Array(w.shape.reduce((a, b) => a * b, 1));
-    const fanIn = w.shape.length > 1 ? w.shape.slice(0, -1).reduce((a, b) => a * b, 1) : 0;
+    const shape = w.shape as number[];
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const fanIn = shape.length > 1 ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : 0;
     if (w.name.includes('gamma')) values.fill(1);
     else if (fanIn > 0) for (let i = 0; i < values.length; i++) values[i] = rng.normal() * Math.sqrt(1 / fanIn);
-    w.write(tf.tensor(values, w.shape));
+    w.write(tf.tensor(values, shape));
   }
 }
 
@@ -46,7 +47,7 @@ function train(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number,
   for (let i = 0; i < steps; i++) {
     const value = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => loss(model.apply(x, { training: true }) as tf.Tensor, y));
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
       return value;
     });
     losses.push(value.dataSync()[0]!);

@@ -1,0 +1,115 @@
+/**
+ * `--help` text, generated from the schema table and the command table, so
+ * the help lists exactly the flags the parser accepts.
+ */
+import {
+  COMMANDS,
+  field,
+  fieldsOf,
+  type CommandName,
+  type FieldName,
+  type FieldSpec,
+} from '../run/config-schema.js';
+import type { CommandTable } from './commands.js';
+
+const WIDTH = 100;
+const COLUMN = 30;
+
+/** How help writes a flag's value: `<n>`, `<x>`, `<stop|skip>`, `<n,…>`. */
+export function placeholder(spec: FieldSpec): string {
+  switch (spec.kind) {
+    case 'int':
+      return '<n>';
+    case 'number':
+      return '<x>';
+    case 'string':
+      return spec.placeholder ?? '<value>';
+    case 'enum':
+      return `<${spec.values.join('|')}>`;
+    case 'bool':
+      return '';
+    case 'intList':
+      return '<n,…>';
+    case 'enumList':
+      return `<${spec.values.join('|')},…>`;
+  }
+}
+
+/** The default as help shows it, or undefined when there is nothing worth saying. */
+export function defaultText(name: FieldName, command: CommandName): string | undefined {
+  const spec = field(name);
+  if (spec.defaultFor?.[command] !== undefined) return spec.defaultFor[command];
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  if ('byFamily' in spec && spec.byFamily) return `${spec.byFamily.gan} for GANs, ${spec.byFamily.vae} for VAEs`;
+  if (spec.kind === 'bool' || spec.default === undefined) return undefined;
+  return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+}
+
+/** Word-wraps `text` to WIDTH, indenting continuation lines by `indent` spaces. */
+function wrap(text: string, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent + line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+function row(left: string, right: string): string {
+  const head = `  ${left}`;
+  const body = wrap(right, COLUMN);
+  return head.length < COLUMN ? `${head.padEnd(COLUMN)}${body}` : `${head}\n${' '.repeat(COLUMN)}${body}`;
+}
+
+/** `paragen <command> --help`. */
+export function commandHelp(commands: CommandTable, command: CommandName): string {
+  const spec = commands[command];
+  const options = fieldsOf(command).map((name) => {
+    const f = field(name);
+    const value = placeholder(f);
+    const fallback = defaultText(name, command);
+    const help = f.helpFor?.[command] ?? f.help;
+    const note = f.required?.includes(command) ? ' (required)' : fallback === undefined ? '' : ` (default: ${fallback})`;
+    return row(`${f.flag}${value ? ` ${value}` : ''}`, `${help}${note}`);
+  });
+  return [
+    `Usage: paragen ${command} [options]`,
+    '',
+    wrap(spec.description, 0),
+    '',
+    'Options:',
+    ...options,
+    row('--config <file>', 'read settings from a .json or .yaml file (keys in camelCase: batchSize); flags override it'),
+    row('-h, --help', 'show this help'),
+    '',
+    'Examples:',
+    ...spec.examples.map((e) => `  ${e}`),
+    '',
+  ].join('\n');
+}
+
+/** `paragen --help`. */
+export function globalHelp(commands: CommandTable, version: string): string {
+  return [
+    `paragen ${version}: train GANs and VAEs in Node.js on a worker-thread pool`,
+    '',
+    'Usage: paragen <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((name) => row(name, commands[name].summary)),
+    '',
+    'Options:',
+    row('-h, --help', "show help; 'paragen <command> --help' for a command's options"),
+    row('--version', 'print the version'),
+    '',
+    'Examples:',
+    ...COMMANDS.map((name) => `  ${commands[name].examples[0]}`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * Networks, losses, network parts and training steps: everything `actors/`,
+ * `src/parallel/` and `src/run/` need from `src/models/`.
+ */
+export { Adam } from './adam.js';
+export type { AdamConfig, AdamState } from './adam.js';
+export { loadModel, saveModel, WEIGHTS_FILE } from './artifacts.js';
+export type { LoadableFiles, ModelFiles } from './artifacts.js';
+export { dcganDiscriminator, dcganGenerator } from './dcgan.js';
+export type { DcganWidths } from './dcgan.js';
+export { computeFans, drawInitial, initializeWeights } from './init.js';
+export {
+  bceWithLogits,
+  bernoulliNll,
+  discriminatorLoss,
+  gaussianKl,
+  generatorLoss,
+  negElbo,
+  reparameterize,
+  splitLatent,
+} from './losses.js';
+export type { NegElbo } from './losses.js';
+export { NetworkPart, loadPart } from './part.js';
+export type { ForwardOptions, GradOptions, LossGradResult, VjpResult, Wrt } from './part.js';
+export { MODEL_NAMES, adamConfig, createPart, createParts, modelSpec } from './registry.js';
+export type {
+  GanModelName,
+  GanNetwork,
+  GanSpec,
+  ModelName,
+  ModelSpec,
+  NetworkName,
+  TrainingDefaults,
+  VaeModelName,
+  VaeNetwork,
+  VaeSpec,
+} from './registry.js';
+export { sampleImages } from './sample.js';
+export {
+  decoderBackward,
+  discriminatorBackward,
+  evaluateVae,
+  ganGradients,
+  ganStep,
+  latentBackward,
+  latentSample,
+  planGanStep,
+  planVaeStep,
+  vaeGradients,
+  vaeStep,
+} from './steps.js';
+export type {
+  DecoderBackward,
+  DiscriminatorBackward,
+  GanGradients,
+  GanLosses,
+  GanParts,
+  GanStepPlan,
+  VaeEvaluation,
+  VaeGradients,
+  VaeLosses,
+  VaeParts,
+  VaeStepPlan,
+} from './steps.js';

@@ -1,0 +1,191 @@
+/**
+ * The models paragen trains, by name: what networks each has, how to build
+ * them with seeded weights, the data range they expect and the training
+ * defaults of the reference each follows.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { errors } from '../errors.js';
+import { Rng } from '../rng.js';
+import type { AdamConfig } from './adam.js';
+import { dcganDiscriminator, dcganGenerator, type DcganWidths } from './dcgan.js';
+import { initializeWeights } from './init.js';
+import { NetworkPart } from './part.js';
+import { convDecoder, convEncoder, mlpDecoder, mlpEncoder } from './vae.js';
+
+export type GanModelName = 'dcgan' | 'dcgan-small';
+export type VaeModelName = 'vae-mlp' | 'vae-conv';
+export const MODEL_NAMES = ['dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv'] as const satisfies readonly (GanModelName | VaeModelName)[];
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export type GanNetwork = 'generator' | 'discriminator';
+export type VaeNetwork = 'encoder' | 'decoder';
+export type NetworkName = GanNetwork | VaeNetwork;
+
+/** Optimizer (Adam) and batch-size defaults, from each model's reference. */
+export interface TrainingDefaults {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  batchSize: number;
+}
+
+interface SpecBase<N extends NetworkName> {
+  name: ModelName;
+  /** The networks, in the order their seeds are derived. */
+  networks: readonly N[];
+  /** One image, channels last. */
+  imageShape: readonly [28, 28, 1];
+  defaults: TrainingDefaults;
+  /**
+   * One network with weights drawn from `seed`; equal to `build(seed)[network]`,
+   * so an actor builds only the network it holds.
+   */
+  buildNetwork(network: N, seed: number): tf.Sequential;
+  /** Every network, each with its seeded weights. */
+  build(seed: number): Record<N, tf.Sequential>;
+}
+
+/** A GAN: generator noise [B, noiseDim] → images in [-1, 1]; discriminator images → logits [B, 1]. */
+export interface GanSpec extends SpecBase<GanNetwork> {
+  kind: 'gan';
+  noiseDim: number;
+  range: 'tanh';
+}
+
+/** A VAE: encoder images in [0, 1] → [mu | logvar] [B, 2·latentDim]; decoder z → logits [B, 28, 28, 1]. */
+export interface VaeSpec extends SpecBase<VaeNetwork> {
+  kind: 'vae';
+  latentDim: number;
+  range: 'unit';
+}
+
+export type ModelSpec = GanSpec | VaeSpec;
+
+const IMAGE = [28, 28, 1] as const;
+
+/** The TF DCGAN tutorial's settings: Adam β1 0.5 as in Radford et al.; Keras's ε. */
+const GAN_ADAM = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
+/** The PyTorch examples VAE: Adam 1e-3 with PyTorch's defaults, batch 128. */
+const VAE_DEFAULTS: TrainingDefaults = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, batchSize: 128 };
+
+/**
+ * The Rng for network number `index`: the index-th fork of the run seed, so a
+ * network's weights depend on the seed and its place, not on what else was built.
+ */
+function networkRng(seed: number, index: number): Rng {
+  const root = new Rng(seed);
+  let rng = root.fork();
+  for (let i = 0; i < index; i++) rng = root.fork();
+  return rng;
+}
+
+function makeSpec<N extends NetworkName>(
+  networks: readonly N[],
+  builders: Record<N, () => tf.Sequential>,
+): Pick<SpecBase<N>, 'networks' | 'build' | 'buildNetwork'> {
+  const buildNetwork = (network: N, seed: number) => {
+    const index = networks.indexOf(network);
+    if (index < 0) throw errors.invalidValue('network', `one of ${networks.map((n) => `'${n}'`).join(', ')}`, network);
+    const model = builders[network]();
+    initializeWeights(model, networkRng(seed, index));
+    return model;
+  };
+  const build = (seed: number) =>
+    Object.fromEntries(networks.map((n) => [n, buildNetwork(n, seed)])) as Record<N, tf.Sequential>;
+  return { networks, build, buildNetwork };
+}
+
+function gan(name: ModelName, widths: DcganWidths, batchSize: number): GanSpec {
+  const noiseDim = 100;
+  return {
+    name,
+    kind: 'gan',
+    noiseDim,
+    range: 'tanh',
+    imageShape: IMAGE,
+    defaults: { ...GAN_ADAM, batchSize },
+    ...makeSpec<GanNetwork>(['generator', 'discriminator'], {
+      generator: () => dcganGenerator(widths, noiseDim),
+      discriminator: () => dcganDiscriminator(widths),
+    }),
+  };
+}
+
+function vae(
+  name: ModelName,
+  latentDim: number,
+  encoder: (latent: number) => tf.Sequential,
+  decoder: (latent: number) => tf.Sequential,
+): VaeSpec {
+  return {
+    name,
+    kind: 'vae',
+    latentDim,
+    range: 'unit',
+    imageShape: IMAGE,
+    defaults: VAE_DEFAULTS,
+    ...makeSpec<VaeNetwork>(['encoder', 'decoder'], {
+      encoder: () => encoder(latentDim),
+      decoder: () => decoder(latentDim),
+    }),
+  };
+}
+
+const SPECS: Record<ModelName, () => ModelSpec> = {
+  // The tutorial: generator 2,330,944 parameters, discriminator 212,865; batch 256.
+  dcgan: () => gan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }, 256),
+  // A quarter of the widths: ~16× fewer FLOPs in the deconvolutions.
+  'dcgan-small': () => gan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32] }, 128),
+  'vae-mlp': () => vae('vae-mlp', 20, (l) => mlpEncoder(l), (l) => mlpDecoder(l)),
+  'vae-conv': () => vae('vae-conv', 16, convEncoder, convDecoder),
+};
+
+/** The spec of model `name`; an unknown name is a usage error. */
+export function modelSpec(name: GanModelName): GanSpec;
+export function modelSpec(name: VaeModelName): VaeSpec;
+export function modelSpec(name: string): ModelSpec;
+export function modelSpec(name: string): ModelSpec {
+  if (!(MODEL_NAMES as readonly string[]).includes(name)) {
+    throw errors.invalidValue('model', `one of ${MODEL_NAMES.map((n) => `'${n}'`).join(', ')}`, name);
+  }
+  return SPECS[name as ModelName]();
+}
+
+/** Adam settings: the spec's defaults, overridden field by field. */
+export function adamConfig(spec: ModelSpec, overrides: Partial<AdamConfig> = {}): AdamConfig {
+  const { lr, beta1, beta2, epsilon } = spec.defaults;
+  return { lr, beta1, beta2, epsilon, ...stripUndefined(overrides) };
+}
+
+/** One network of `spec` as a part with seeded weights and its Adam optimizer. */
+export function createPart(
+  spec: ModelSpec,
+  network: NetworkName,
+  seed: number,
+  optimizer: Partial<AdamConfig> = {},
+): NetworkPart {
+  const model = (spec.buildNetwork as (n: NetworkName, s: number) => tf.Sequential)(network, seed);
+  return new NetworkPart(network, model, adamConfig(spec, optimizer));
+}
+
+/** Every network of `spec` as parts (for one worker holding them all, and for tests). */
+export function createParts(spec: GanSpec, seed: number, optimizer?: Partial<AdamConfig>): Record<GanNetwork, NetworkPart>;
+export function createParts(spec: VaeSpec, seed: number, optimizer?: Partial<AdamConfig>): Record<VaeNetwork, NetworkPart>;
+export function createParts(
+  spec: ModelSpec,
+  seed: number,
+  optimizer?: Partial<AdamConfig>,
+): Partial<Record<NetworkName, NetworkPart>>;
+export function createParts(
+  spec: ModelSpec,
+  seed: number,
+  optimizer: Partial<AdamConfig> = {},
+): Partial<Record<NetworkName, NetworkPart>> {
+  const networks: readonly NetworkName[] = spec.networks;
+  return Object.fromEntries(networks.map((n) => [n, createPart(spec, n, seed, optimizer)]));
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
