@@ -1,0 +1,98 @@
+/**
+ * A network part as checkpoint files: its standard TensorFlow.js artifacts
+ * (`<name>/model.json`, `<name>/weights.bin`, batch-norm moving statistics
+ * included) and its Adam state (`<name>/optimizer.json` with the step count and
+ * shapes, `<name>/optimizer.bin` with the first then second moments, float32).
+ */
+import { errors } from '../errors.js';
+import type { AdamConfig, AdamState } from './adam.js';
+import { loadPart, type NetworkPart } from './part.js';
+
+export type FileMap = Record<string, Uint8Array | string>;
+
+interface OptimizerJson {
+  format: 'paragen-adam';
+  step: number;
+  shapes: number[][];
+}
+
+/** The part's files, keyed `<name>/<file>`. */
+export async function encodePart(part: NetworkPart): Promise<FileMap> {
+  const files = await part.save();
+  const state = part.getOptimizerState();
+  const shapes = part.trainableShapes.map((s) => [...s]);
+  const total = state.m.reduce((n, a) => n + a.length, 0);
+  const moments = new Float32Array(2 * total);
+  let offset = 0;
+  for (const a of [...state.m, ...state.v]) {
+    moments.set(a, offset);
+    offset += a.length;
+  }
+  const json: OptimizerJson = { format: 'paragen-adam', step: state.step, shapes };
+  return {
+    [`${part.name}/model.json`]: files['model.json'],
+    [`${part.name}/weights.bin`]: files['weights.bin'],
+    [`${part.name}/optimizer.json`]: JSON.stringify(json),
+    [`${part.name}/optimizer.bin`]: new Uint8Array(moments.buffer),
+  };
+}
+
+function text(files: ReadonlyMap<string, Uint8Array>, path: string): string {
+  const data = files.get(path);
+  if (!data) throw errors.checkpoint(`checkpoint has no ${path}`);
+  return new TextDecoder().decode(data);
+}
+
+function bytes(files: ReadonlyMap<string, Uint8Array>, path: string): Uint8Array {
+  const data = files.get(path);
+  if (!data) throw errors.checkpoint(`checkpoint has no ${path}`);
+  return data;
+}
+
+/** Rebuilds the part `name` from checkpoint files, weights and optimizer state both. */
+export async function decodePart(
+  name: string,
+  files: ReadonlyMap<string, Uint8Array>,
+  optimizer: AdamConfig,
+): Promise<NetworkPart> {
+  const part = await loadPart(
+    name,
+    { 'model.json': text(files, `${name}/model.json`), 'weights.bin': bytes(files, `${name}/weights.bin`) },
+    optimizer,
+  );
+  try {
+    part.setOptimizerState(decodeOptimizer(name, files));
+  } catch (e) {
+    part.dispose();
+    throw e;
+  }
+  return part;
+}
+
+/** The Adam state stored for part `name`. */
+export function decodeOptimizer(name: string, files: ReadonlyMap<string, Uint8Array>): AdamState {
+  const json = JSON.parse(text(files, `${name}/optimizer.json`)) as OptimizerJson;
+  if (json.format !== 'paragen-adam' || !Number.isInteger(json.step) || !Array.isArray(json.shapes)) {
+    throw errors.checkpoint(`${name}/optimizer.json is not a paragen Adam state`);
+  }
+  const raw = bytes(files, `${name}/optimizer.bin`);
+  // Copy: the file's bytes need not be 4-byte aligned.
+  const moments = new Float32Array(raw.slice().buffer, 0, raw.byteLength / 4);
+  const sizes = json.shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (moments.length !== 2 * total) {
+    throw errors.checkpoint(`${name}/optimizer.bin holds ${moments.length} values, expected ${2 * total}`);
+  }
+  const m: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  let offset = 0;
+  for (const size of sizes) {
+    m.push(moments.slice(offset, offset + size));
+    offset += size;
+  }
+  for (const size of sizes) {
+    v.push(moments.slice(offset, offset + size));
+    offset += size;
+  }
+  return { step: json.step, m, v };
+}

@@ -1,0 +1,52 @@
+/**
+ * What a training run asks of a parallel strategy. The run loop (`src/run/`)
+ * owns the run directory, events, checkpoints on disk, signals and the NaN
+ * policy; an engine owns the networks, their optimizers, the data cursor and
+ * the step randomness, wherever they live (this thread, worker threads,
+ * child processes).
+ */
+import type { Observable } from 'rxjs';
+import type { ActorName } from '../run/config-schema.js';
+import type { RestartEvent, WarningEvent } from '../run/events.js';
+
+/** A step's outcome. */
+export interface StepResult {
+  /** Named losses: `{ discriminator, generator }` for a GAN, `{ loss, bce, kl }` for a VAE. */
+  readonly losses: Readonly<Record<string, number>>;
+  /** Examples consumed (the global batch). */
+  readonly samples: number;
+  /** The epoch (from 0) and batch index of the batch this step trained on. */
+  readonly epoch: number;
+  /**
+   * Set when a loss or a gradient was NaN or Inf. Then no update was applied,
+   * and `nonFinite` names the first network concerned and what was not finite.
+   */
+  readonly nonFinite?: { readonly network: string; readonly what: 'loss' | 'gradient' };
+}
+
+/** Files of a checkpoint, relative path → contents (see `src/run/checkpoint.ts`). */
+export type StateFiles = Record<string, Uint8Array | string>;
+
+/** Events an engine reports on its own (actor restarts, warnings). */
+export type EngineEvent = RestartEvent | WarningEvent;
+
+export interface Engine {
+  /** Which worker holds each actor (0-based worker ids; the main thread is worker 0 for the in-process engine). */
+  readonly placement: Partial<Record<ActorName, number>>;
+  /** Steps in one pass over the training data. */
+  readonly stepsPerEpoch: number;
+  readonly events$: Observable<EngineEvent>;
+  /**
+   * One optimizer step on the next global batch. With a non-finite loss or
+   * gradient no update is applied; the batch still counts as consumed.
+   */
+  step(): Promise<StepResult>;
+  /** Networks (standard TensorFlow.js artifacts), optimizer states, data cursor and RNG state. */
+  save(): Promise<StateFiles>;
+  /** Restores `save()`'s files, so the next step is the one that followed them. */
+  restore(files: ReadonlyMap<string, Uint8Array>): Promise<void>;
+  /** `n` images in [0, 1], [n, H, W, C] flattened, from noise drawn with `seed` (deterministic). */
+  sample(n: number, seed: number): Promise<Float32Array>;
+  /** Ends every actor and thread; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,199 @@
+/**
+ * The in-process engine: every network, the optimizers and the data loader in
+ * the calling thread. It is the reference every other strategy is checked
+ * against, and what `--host inline` runs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Subject } from 'rxjs';
+import { BatchSampler, gatherBatch, type Dataset, type Split } from '../data/index.js';
+import { errors } from '../errors.js';
+import {
+  adamConfig,
+  createPart,
+  ganGradients,
+  modelSpec,
+  planGanStep,
+  planVaeStep,
+  sampleImages,
+  vaeGradients,
+  type ModelSpec,
+  type NetworkPart,
+} from '../models/index.js';
+import { decodePart, encodePart } from '../models/state.js';
+import { Rng, type RngState } from '../rng.js';
+import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
+import type { Cursor } from '../data/index.js';
+
+/** What an engine needs from the run's config. */
+export interface EngineOptions {
+  readonly model: string;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly seed: number;
+}
+
+/** The engine's own part of a checkpoint. */
+interface EngineState {
+  format: 'paragen-engine';
+  cursor: Cursor;
+  rng: RngState;
+}
+
+export const ENGINE_STATE_FILE = 'engine.json';
+
+/** Checks that `split` holds images the model can take. */
+export function checkImageShape(spec: ModelSpec, split: Split, datasetName: string): void {
+  const [h, w, c] = spec.imageShape;
+  if (split.height !== h || split.width !== w || split.channels !== c) {
+    throw errors.invalidValue(
+      'dataset',
+      `images of ${h}×${w}×${c} for model '${spec.name}'`,
+      `${datasetName} (${split.height}×${split.width}×${split.channels})`,
+    );
+  }
+}
+
+/** The RNG a run draws its step plans from (separate from the weight-init and data streams). */
+export function stepRng(seed: number): Rng {
+  return new Rng((seed ^ 0x2545f491) >>> 0);
+}
+
+export class LocalEngine implements Engine {
+  readonly placement;
+  readonly stepsPerEpoch: number;
+  readonly events$ = new Subject<EngineEvent>();
+  readonly #spec: ModelSpec;
+  readonly #options: EngineOptions;
+  readonly #train: Split;
+  readonly #sampler: BatchSampler;
+  readonly #rng: Rng;
+  readonly #batch: Float32Array;
+  #parts: NetworkPart[];
+
+  constructor(options: EngineOptions, dataset: Dataset) {
+    this.#spec = modelSpec(options.model);
+    this.#options = options;
+    this.#train = dataset.train;
+    checkImageShape(this.#spec, dataset.train, dataset.name);
+    this.#sampler = new BatchSampler(dataset.train.count, options.batchSize, options.seed, { dropLast: true });
+    this.stepsPerEpoch = this.#sampler.batchesPerEpoch;
+    this.#rng = stepRng(options.seed);
+    this.#batch = new Float32Array(options.batchSize * (this.#spec.imageShape as readonly number[]).reduce((a, b) => a * b, 1));
+    const optimizer = { lr: options.lr, beta1: options.beta1 };
+    this.#parts = this.#spec.networks.map((n) => createPart(this.#spec, n, options.seed, optimizer));
+    this.placement = Object.fromEntries(['dataLoader', ...this.#spec.networks].map((a) => [a, 0]));
+  }
+
+  #part(name: string): NetworkPart {
+    const part = this.#parts.find((p) => p.name === name);
+    if (!part) throw errors.internal(`no network ${name}`);
+    return part;
+  }
+
+  async step(): Promise<StepResult> {
+    const batch = this.#sampler.next();
+    const { batchSize } = this.#options;
+    gatherBatch(this.#train, batch.indices, this.#spec.range, this.#batch);
+    const spec = this.#spec;
+    const names = spec.networks as readonly string[];
+    // Gradients first, applied only once every loss and gradient is known finite.
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(this.#batch, [batchSize, ...spec.imageShape]);
+      if (spec.kind === 'gan') {
+        const plan = planGanStep(this.#rng, batchSize, spec.noiseDim);
+        const g = ganGradients(
+          { generator: this.#part('generator'), discriminator: this.#part('discriminator') },
+          x,
+          plan,
+        );
+        return {
+          losses: [g.dLoss, g.gLoss],
+          grads: { generator: g.generatorGrads, discriminator: g.discriminatorGrads } as Record<string, tf.Tensor[]>,
+        };
+      }
+      const plan = planVaeStep(this.#rng, batchSize, spec.latentDim);
+      const v = vaeGradients({ encoder: this.#part('encoder'), decoder: this.#part('decoder') }, x, plan);
+      return {
+        losses: [v.loss, v.bce, v.kl],
+        grads: { encoder: v.encoderGrads, decoder: v.decoderGrads } as Record<string, tf.Tensor[]>,
+      };
+    });
+    try {
+      const checks = tf.tidy(() =>
+        tf.stack([...out.losses, ...names.map((n) => tf.addN(out.grads[n]!.map((g) => tf.sum(g))))]),
+      );
+      const values = checks.dataSync();
+      checks.dispose();
+      const lossValues = Array.from(values.subarray(0, out.losses.length));
+      const losses: Record<string, number> =
+        spec.kind === 'gan'
+          ? { discriminator: lossValues[0]!, generator: lossValues[1]! }
+          : { loss: lossValues[0]!, bce: lossValues[1]!, kl: lossValues[2]! };
+      const result = { losses, samples: batchSize, epoch: batch.epoch };
+      const badLoss = lossValues.findIndex((v) => !Number.isFinite(v));
+      if (badLoss >= 0) {
+        // GAN: dLoss is the discriminator's, gLoss the generator's; VAE losses are shared.
+        const network = spec.kind === 'gan' ? names[badLoss === 0 ? 1 : 0]! : 'decoder';
+        this.#discard();
+        return { ...result, nonFinite: { network, what: 'loss' } };
+      }
+      const badGrad = names.findIndex((_, i) => !Number.isFinite(values[out.losses.length + i]!));
+      if (badGrad >= 0) {
+        this.#discard();
+        return { ...result, nonFinite: { network: names[badGrad]!, what: 'gradient' } };
+      }
+      tf.tidy(() => {
+        for (const n of names) this.#part(n).apply(out.grads[n]!);
+      });
+      return result;
+    } finally {
+      tf.dispose([...out.losses, ...Object.values(out.grads).flat()]);
+    }
+  }
+
+  #discard(): void {
+    for (const p of this.#parts) p.discardStepState();
+  }
+
+  async save(): Promise<StateFiles> {
+    const files: StateFiles = {};
+    for (const part of this.#parts) Object.assign(files, await encodePart(part));
+    const state: EngineState = { format: 'paragen-engine', cursor: this.#sampler.cursor, rng: this.#rng.state() };
+    files[ENGINE_STATE_FILE] = JSON.stringify(state);
+    return files;
+  }
+
+  async restore(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const raw = files.get(ENGINE_STATE_FILE);
+    if (!raw) throw errors.checkpoint(`checkpoint has no ${ENGINE_STATE_FILE}`);
+    const state = JSON.parse(new TextDecoder().decode(raw)) as EngineState;
+    if (state.format !== 'paragen-engine') throw errors.checkpoint(`${ENGINE_STATE_FILE} is not a paragen engine state`);
+    const optimizer = { lr: this.#options.lr, beta1: this.#options.beta1 };
+    const spec = this.#spec;
+    const parts: NetworkPart[] = [];
+    try {
+      for (const n of spec.networks) {
+        parts.push(await decodePart(n, files, adamConfig(spec, optimizer)));
+      }
+    } catch (e) {
+      for (const p of parts) p.dispose();
+      throw e;
+    }
+    for (const p of this.#parts) p.dispose();
+    this.#parts = parts;
+    this.#sampler.seek(state.cursor);
+    this.#rng.setState(state.rng);
+  }
+
+  async sample(n: number, seed: number): Promise<Float32Array> {
+    const network = this.#spec.kind === 'gan' ? 'generator' : 'decoder';
+    return sampleImages(this.#spec, this.#part(network), n, new Rng(seed));
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.#parts) p.dispose();
+    this.#parts = [];
+    this.events$.complete();
+  }
+}
