@@ -1,9 +1,33 @@
 /**
- * paragen's public API. Everything a Node script needs is a named export here.
+ * paragen's public API: everything a Node script needs, as named exports.
+ *
+ * @example
+ * import { train } from 'paragen';
+ * const run = train({ model: 'vae-mlp', steps: 500 });
+ * run.events$.subscribe((e) => { if (e.type === 'step') console.log(e.step, e.losses); });
+ * const summary = await run.done;
  */
+export { train } from './run/trainer.js';
+export type { Run, RunSummary, TrainOptions } from './run/trainer.js';
+export type {
+  RunEvent,
+  RunEventType,
+  EventOf,
+  StartEvent,
+  StepEvent,
+  CheckpointEvent,
+  SampleEvent,
+  RestartEvent,
+  WarningEvent,
+  EndEvent,
+  ErrorEvent,
+  WorkerId,
+} from './run/events.js';
+export type { RunConfig, RunConfigInput, ModelName, ActorName, CommandConfig, CommandInput } from './run/config-schema.js';
+export { parseConfig, loadConfigFile } from './run/config.js';
+export { useBackend, probeBackends, backendChoices } from './backend/index.js';
+export type { BackendChoice, BackendName, BackendInfo, Availability } from './backend/index.js';
 export { ParagenError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
-export { useBackend, probeBackends, backendChoices } from './backend/index.js';
-export type { BackendChoice, BackendName, BackendInfo, Availability } from './backend/index.js';

@@ -21,13 +21,15 @@ export type GanNetwork = 'generator' | 'discriminator';
 export type VaeNetwork = 'encoder' | 'decoder';
 export type NetworkName = GanNetwork | VaeNetwork;
 
-/** Optimizer (Adam) and batch-size defaults, from each model's reference. */
+/**
+ * Adam's settings from each model's reference. (The batch size and the
+ * learning-rate defaults a run uses come from the config table, `src/run/config-schema.ts`.)
+ */
 export interface TrainingDefaults {
   lr: number;
   beta1: number;
   beta2: number;
   epsilon: number;
-  batchSize: number;
 }
 
 interface SpecBase<N extends NetworkName> {
@@ -67,7 +69,7 @@ const IMAGE = [28, 28, 1] as const;
 /** The TF DCGAN tutorial's settings: Adam β1 0.5 as in Radford et al.; Keras's ε. */
 const GAN_ADAM = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
 /** The PyTorch examples VAE: Adam 1e-3 with PyTorch's defaults, batch 128. */
-const VAE_DEFAULTS: TrainingDefaults = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, batchSize: 128 };
+const VAE_DEFAULTS: TrainingDefaults = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 /**
  * The Rng for network number `index`: the index-th fork of the run seed, so a
@@ -96,7 +98,7 @@ function makeSpec<N extends NetworkName>(
   return { networks, build, buildNetwork };
 }
 
-function gan(name: ModelName, widths: DcganWidths, batchSize: number): GanSpec {
+function gan(name: ModelName, widths: DcganWidths): GanSpec {
   const noiseDim = 100;
   return {
     name,
@@ -104,7 +106,7 @@ function gan(name: ModelName, widths: DcganWidths, batchSize: number): GanSpec {
     noiseDim,
     range: 'tanh',
     imageShape: IMAGE,
-    defaults: { ...GAN_ADAM, batchSize },
+    defaults: GAN_ADAM,
     ...makeSpec<GanNetwork>(['generator', 'discriminator'], {
       generator: () => dcganGenerator(widths, noiseDim),
       discriminator: () => dcganDiscriminator(widths),
@@ -133,10 +135,10 @@ function vae(
 }
 
 const SPECS: Record<ModelName, () => ModelSpec> = {
-  // The tutorial: generator 2,330,944 parameters, discriminator 212,865; batch 256.
-  dcgan: () => gan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }, 256),
+  // The tutorial: generator 2,330,944 parameters, discriminator 212,865.
+  dcgan: () => gan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }),
   // A quarter of the widths: ~16× fewer FLOPs in the deconvolutions.
-  'dcgan-small': () => gan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32] }, 128),
+  'dcgan-small': () => gan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32] }),
   'vae-mlp': () => vae('vae-mlp', 20, (l) => mlpEncoder(l), (l) => mlpDecoder(l)),
   'vae-conv': () => vae('vae-conv', 16, convEncoder, convDecoder),
 };

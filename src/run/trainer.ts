@@ -153,6 +153,9 @@ async function runLoop(
     let lastCheckpoint = '';
     let lastGrid = '';
     while (progress.step < totalSteps && !stopRequested()) {
+      // An in-process step never waits on I/O; yield to the event loop so that
+      // signals, timers (the progress bar) and stop() are seen between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const result = await engine.step();
       const step = progress.step + 1;
       progress = { ...progress, step, samples: progress.samples + result.samples };

@@ -1,45 +1,18 @@
 /**
  * The real `paragen` executable in a child process: shebang, exit codes,
- * stdout/stderr, no stack traces. The bin is compiled from source for the
- * test (package.json's `bin` points at the same file under dist/).
+ * stdout/stderr, no stack traces.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { main, paragen as run, root } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const out = join(root, 'node_modules', '.cache', 'paragen-cli-test');
-const main = join(out, 'src', 'cli', 'main.js');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; bin: { paragen: string } };
 
-async function paragen(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [main, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function paragen(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await run(args);
+  return { code, stdout, stderr };
 }
-
-beforeAll(async () => {
-  await rm(out, { recursive: true, force: true });
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await run(process.execPath, [
-    tsc,
-    ...['--outDir', out, '--rootDir', root, '--module', 'nodenext', '--moduleResolution', 'nodenext'],
-    ...['--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', join(root, 'src', 'cli', 'main.ts')],
-  ]);
-  // Under node_modules/ Node does not look further up for "type": "module"; say it here.
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'package.json'), '{ "type": "module" }\n');
-}, 120_000);
 
 describe('the paragen executable', () => {
   it('is the file package.json names, with a shebang', () => {
@@ -60,9 +33,5 @@ describe('the paragen executable', () => {
       stdout: '',
       stderr: "batchSize must be a positive integer, got -3\nunknown option '--modle' (did you mean '--model'?)\n",
     });
-  });
-
-  it('says a command is not built yet with exit code 1', async () => {
-    expect(await paragen('info')).toEqual({ code: 1, stdout: '', stderr: 'paragen info is not built yet\n' });
   });
 });

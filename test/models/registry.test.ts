@@ -142,3 +142,11 @@ describe('seeded initialisation', () => {
     );
   });
 });
+
+describe('the config table and the registry', () => {
+  it('name the same models', async () => {
+    const { MODELS } = await import('../../src/run/config-schema.js');
+    const { MODEL_NAMES } = await import('../../src/models/registry.js');
+    expect([...MODELS]).toEqual([...MODEL_NAMES]);
+  });
+});

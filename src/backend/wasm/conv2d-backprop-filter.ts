@@ -15,7 +15,7 @@
  * off). Three transposes of O(size) move data; all the FLOPs run in XNNPACK.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geometry, im2colT } from './im2col.js';
+import { geometry, gradientConvInfo, im2colT } from './im2col.js';
 import { dispose, reshape, run, transpose, type WasmBackend } from './internals.js';
 
 /** Below this many input channels, the filter gradient is one im2col GEMM. */
@@ -31,21 +31,8 @@ function conv2DBackpropFilter(args: {
   const backend = args.backend as WasmBackend;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
-  const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  if (dataFormat !== 'channelsLast') {
-    throw new Error(`Conv2DBackpropFilter on wasm supports dataFormat 'NHWC' only, got '${attrs.dataFormat}'`);
-  }
-  const filterShape = [...attrs.filterShape] as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    dataFormat,
-  );
+  const info = gradientConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+
   if (info.inChannels < IM2COL_BELOW_CHANNELS) return viaIm2col(backend, x, dy, info);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;

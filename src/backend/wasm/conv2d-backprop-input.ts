@@ -19,7 +19,7 @@
  * one GEMM dy·Wᵀ with KH·KW·CI columns plus a col2im pass is faster.
  */
 import * as tf from '@tensorflow/tfjs';
-import { col2im, geometry, type ConvGeometry } from './im2col.js';
+import { col2im, geometry, gradientConvInfo, type ConvGeometry } from './im2col.js';
 import { dispose, heapF32, reshape, run, transpose, type WasmBackend } from './internals.js';
 
 /** Below this many dx channels, one GEMM plus col2im beats the phase convolutions. */
@@ -178,20 +178,8 @@ function conv2DBackpropInput(args: {
   const backend = args.backend as WasmBackend;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropInputAttrs;
-  const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  if (dataFormat !== 'channelsLast') {
-    throw new Error(`Conv2DBackpropInput on wasm supports dataFormat 'NHWC' only, got '${attrs.dataFormat}'`);
-  }
-  const info = tf.backend_util.computeConv2DInfo(
-    [...attrs.inputShape] as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    dataFormat,
-  );
+  const info = gradientConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+
   const g = geometry(info);
   if (g.ci < COL2IM_BELOW_CHANNELS) return viaCol2im(backend, dy, filter, info);
   const live = (p: Phase) => p.taps > 0 && p.last >= p.first;

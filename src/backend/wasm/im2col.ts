@@ -27,6 +27,30 @@ export interface ConvGeometry {
   ow: number;
 }
 
+/** The forward conv's geometry as the gradient kernels receive it (NHWC only, dilation 1). */
+export function gradientConvInfo(
+  kernel: string,
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: { strides: number | [number, number]; pad: tf.Conv2DBackpropInputAttrs['pad']; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+): tf.backend_util.Conv2DInfo {
+  const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (dataFormat !== 'channelsLast') {
+    throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only, got '${attrs.dataFormat}'`);
+  }
+  // tfjs computes conv gradients only for dilation 1 (its conv2d gradient asserts it).
+  return tf.backend_util.computeConv2DInfo(
+    [...inputShape] as [number, number, number, number],
+    [...filterShape] as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    dataFormat,
+  );
+}
+
 export function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     n: info.batchSize,

@@ -1,0 +1,87 @@
+/**
+ * `paragen train` as a user runs it: a real child process on the real MNIST
+ * data, stopped by signals and killed outright.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Child, paragen } from '../helpers/cli.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'paragen-cli-train-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = ['--model', 'vae-mlp', '--batch-size', '32', '--backend', 'wasm', '--sample-every', '0', '--json'];
+
+describe('paragen train', () => {
+  it('writes a checkpoint and exits 130 on SIGINT', async () => {
+    const out = join(dir, 'run');
+    const child = new Child(['train', ...base, '--steps', '100000', '--out', out]);
+    await child.waitForEvent('step', (e) => (e['step'] as number) >= 3);
+    child.process.kill('SIGINT');
+    const { code } = await child.exited;
+    expect(code).toBe(130);
+    const end = await child.waitForEvent<{ steps: number }>('end');
+    expect(existsSync(join(out, 'checkpoints', String(end.steps), 'manifest.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ stopped: true, steps: end.steps });
+    expect(existsSync(join(out, 'run.lock'))).toBe(false);
+  });
+
+  it('exits at once on a second SIGINT', async () => {
+    const out = join(dir, 'run');
+    const child = new Child(['train', ...base, '--steps', '100000', '--out', out]);
+    await child.waitForEvent('step', (e) => (e['step'] as number) >= 2);
+    child.process.kill('SIGINT');
+    child.process.kill('SIGINT');
+    expect((await child.exited).code).toBe(130);
+    // The lock goes with the process, whichever way it ends.
+    expect(existsSync(join(out, 'run.lock'))).toBe(false);
+  });
+
+  it('exits 143 on SIGTERM, also after a checkpoint', async () => {
+    const out = join(dir, 'run');
+    const child = new Child(['train', ...base, '--steps', '100000', '--out', out]);
+    await child.waitForEvent('step', (e) => (e['step'] as number) >= 2);
+    child.process.kill('SIGTERM');
+    expect((await child.exited).code).toBe(143);
+    expect(existsSync(join(out, 'summary.json'))).toBe(true);
+  });
+
+  it('resumes a run killed with SIGKILL to the weights of an uninterrupted run', async () => {
+    const killed = join(dir, 'killed');
+    const child = new Child(['train', ...base, '--steps', '24', '--checkpoint-every', '8', '--out', killed]);
+    await child.waitForEvent('checkpoint', (e) => e['step'] === 16);
+    child.process.kill('SIGKILL');
+    const { signal } = await child.exited;
+    expect(signal).toBe('SIGKILL');
+    // The dead process's lock is stale and taken over; the run continues from its last good checkpoint.
+    const resumed = await paragen(['train', '--resume', killed, '--json']);
+    expect(resumed.code).toBe(0);
+    const straight = join(dir, 'straight');
+    expect((await paragen(['train', ...base, '--steps', '24', '--out', straight])).code).toBe(0);
+    for (const network of ['encoder', 'decoder']) {
+      const a = readFileSync(join(killed, 'checkpoints', '24', network, 'weights.bin'));
+      const b = readFileSync(join(straight, 'checkpoints', '24', network, 'weights.bin'));
+      expect(a.equals(b)).toBe(true);
+    }
+  });
+
+  it('refuses bad input with one line per problem and exit code 2', async () => {
+    const r = await paragen(['train', '--model', 'vae-mlp', '--batch-size', '0', '--lr', '-1', '--out', join(dir, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('batchSize must be a positive integer, got 0\nlr must be a positive number, got -1\n');
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('refuses a dataset file that is not valid, naming the file', async () => {
+    const r = await paragen(['train', '--dataset', join(dir, 'missing.npy'), '--steps', '1', '--out', join(dir, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${join(dir, 'missing.npy')}: no such file\n`);
+  });
+});
