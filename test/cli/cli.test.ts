@@ -253,14 +253,11 @@ describe('settings reach the handler', () => {
 });
 
 describe('errors from handlers', () => {
-  it('says that a command is not built yet, for each command, loading it lazily', async () => {
-    for (const name of COMMANDS) {
-      const { io, stderr, stdout } = capture();
-      const argv = name === 'sample' || name === 'eval' ? [name, '--run', 'runs/x'] : [name];
-      expect(await runCli(argv, io)).toBe(1);
-      expect(stderr()).toBe(`paragen ${name} is not built yet\n`);
-      expect(stdout()).toBe('');
-    }
+  it('says that a command is not built yet, loading it lazily', async () => {
+    const { io, stderr, stdout } = capture();
+    expect(await runCli(['bench'], io)).toBe(1);
+    expect(stderr()).toBe('paragen bench is not built yet\n');
+    expect(stdout()).toBe('');
   });
 
   it("prints a ParagenError's lines and exits with its code, without a stack", async () => {

@@ -27,7 +27,7 @@ describe('modelSpec', () => {
     expect(gan.defaults).toMatchObject({ lr: 2e-4, beta1: 0.5 });
     const vae = modelSpec('vae-mlp');
     expect(vae).toMatchObject({ kind: 'vae', latentDim: 20, range: 'unit', networks: ['encoder', 'decoder'] });
-    expect(vae.defaults).toMatchObject({ lr: 1e-3, beta1: 0.9, batchSize: 128 });
+    expect(vae.defaults).toMatchObject({ lr: 1e-3, beta1: 0.9 });
     expect(adamConfig(vae, { lr: 5e-4, beta1: undefined })).toEqual({ lr: 5e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   });
 
