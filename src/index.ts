@@ -25,6 +25,10 @@ export type {
 } from './run/events.js';
 export type { RunConfig, RunConfigInput, ModelName, ActorName, CommandConfig, CommandInput } from './run/config-schema.js';
 export { parseConfig, loadConfigFile } from './run/config.js';
+export { sample } from './eval/sample.js';
+export type { SampleInput, SampleHooks, SampleResult } from './eval/sample.js';
+export { evaluate } from './eval/evaluate.js';
+export type { EvaluateInput, EvaluateHooks, Evaluation, VaeEvaluationResult, GanEvaluationResult } from './eval/evaluate.js';
 export { useBackend, probeBackends, backendChoices } from './backend/index.js';
 export type { BackendChoice, BackendName, BackendInfo, Availability } from './backend/index.js';
 export { ParagenError } from './errors.js';

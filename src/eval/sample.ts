@@ -1,0 +1,118 @@
+/**
+ * `sample()`: images from a trained run — a GAN's generator on noise, or a
+ * VAE's decoder on draws from the prior — returned in memory and, with `out`,
+ * written as a `.png` grid or a `.npy` array (N×28×28 float32 in [0, 1]).
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { useBackend, type BackendName } from '../backend/index.js';
+import { encodeNpy, encodePng, imageGrid } from '../data/index.js';
+import { errors } from '../errors.js';
+import { sampleImages } from '../models/index.js';
+import { Rng } from '../rng.js';
+import { writeFileAtomic } from '../run/atomic.js';
+import { parseConfig } from '../run/config.js';
+import type { CommandInput, SampleConfig } from '../run/config-schema.js';
+import { imageNetwork, openTrainedRun } from '../run/trained-run.js';
+
+/** What `sample()` takes: the `paragen sample` settings, `run` required. */
+export type SampleInput = CommandInput<'sample'> & { readonly run: string };
+
+export interface SampleHooks {
+  /** Told of each checkpoint skipped because it failed verification. */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface SampleResult {
+  /** `n` images, [n, 28, 28, 1] row-major, in [0, 1]. */
+  readonly images: Float32Array;
+  readonly shape: readonly [number, number, number, number];
+  readonly n: number;
+  readonly seed: number;
+  readonly run: string;
+  readonly model: string;
+  /** The step of the checkpoint the images come from. */
+  readonly step: number;
+  readonly checkpoint: string;
+  readonly backend: BackendName;
+  /** The file written, when `out` was given. */
+  readonly out?: string;
+  readonly format?: 'png' | 'npy';
+  readonly warnings: readonly string[];
+}
+
+const FORMATS = { '.png': 'png', '.npy': 'npy' } as const;
+
+/** The output format `out` asks for; a usage error for any other extension. */
+export function outputFormat(out: string): 'png' | 'npy' {
+  const format = FORMATS[extname(out).toLowerCase() as keyof typeof FORMATS];
+  if (!format) throw errors.invalidValue('out', 'a file name ending in .png (a grid) or .npy (an array)', out);
+  return format;
+}
+
+/**
+ * Draws `n` images (default 64) from the run's newest good checkpoint with
+ * noise from `seed` (default 0): the same seed gives the same images, for any
+ * `n` (image i depends only on the seed and i).
+ *
+ * `workers` is accepted but generation runs in this thread for now; the worker
+ * pool splits it in a later issue.
+ *
+ * @example
+ * const { images } = await sample({ run: 'runs/vae-mlp-20250101-120000', n: 16, seed: 1 });
+ * await sample({ run: 'runs/dcgan-small-20250101-120000', n: 64, out: 'grid.png' });
+ */
+export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promise<SampleResult> {
+  const config: SampleConfig = parseConfig(input, 'api', 'sample');
+  const format = config.out === undefined ? undefined : outputFormat(config.out);
+  const backend = await useBackend(config.backend);
+  const trained = await openTrainedRun(config.run, {
+    networks: (spec) => [imageNetwork(spec)],
+    onWarning: hooks.onWarning,
+  });
+  try {
+    const network = imageNetwork(trained.spec);
+    const images = sampleImages(trained.spec, trained.part(network), config.n, new Rng(config.seed));
+    const [h, w, c] = trained.spec.imageShape;
+    if (config.out !== undefined && format !== undefined) {
+      const bytes =
+        format === 'png' ? encodePng(imageGrid(images, config.n, h, w, c)) : encodeNpy(images, [config.n, h, w]);
+      await writeOut(config.out, bytes);
+    }
+    return {
+      images,
+      shape: [config.n, h, w, c],
+      n: config.n,
+      seed: config.seed,
+      run: config.run,
+      model: trained.spec.name,
+      step: trained.step,
+      checkpoint: trained.checkpoint,
+      backend: backend.name,
+      ...(config.out === undefined ? {} : { out: config.out, format }),
+      warnings: trained.warnings,
+    };
+  } finally {
+    trained.dispose();
+  }
+}
+
+/** Writes atomically, creating the folder; a path that cannot be written is a one-line usage error. */
+async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why: Record<string, string> = {
+      EACCES: 'permission denied',
+      EISDIR: 'it is a directory',
+      ENOTDIR: 'a parent is not a directory',
+      EEXIST: 'a parent is not a directory',
+      EROFS: 'read-only file system',
+      ENOSPC: 'no space left on the device',
+    };
+    if (code && why[code]) throw errors.badFile(path, `cannot write: ${why[code]}`);
+    throw error;
+  }
+}
