@@ -65,6 +65,14 @@ export const errors = {
     new ParagenError('NON_FINITE', `${what} of ${network} is NaN or Inf at step ${step}`, 1),
   actorFailed: (actor: string, cause: string) =>
     new ParagenError('ACTOR_FAILED', `actor ${actor} failed: ${cause}`, 1),
+  /** `actor generator is stopped` — a call to an actor after its system closed. */
+  actorStopped: (actor: string) => new ParagenError('STOPPED', `actor ${actor} is stopped`, 1),
+  /** A worker entry that only exists once TypeScript is compiled. */
+  workerNotBuilt: (file: string) =>
+    new ParagenError('NOT_BUILT', `worker entry ${file} is missing: run npm run build`, 1),
+  /** `strategy 'data' is not built yet: use --strategy single or model` */
+  strategyNotBuilt: (strategy: string) =>
+    new ParagenError('NOT_BUILT', `strategy '${strategy}' is not built yet: use --strategy single or model`, 2),
   internal: (message: string, cause?: unknown) => new ParagenError('INTERNAL', message, 1, { cause }),
   /** `unknown option '--batchsize' (did you mean '--batch-size'?)` */
   unknownOption: (flag: string, suggestion?: string) =>

@@ -1,13 +1,26 @@
 /** Parallel strategies: an engine per strategy, chosen from the run's config. */
 import type { Dataset } from '../data/index.js';
 import type { RunConfig } from '../run/config-schema.js';
+import { ActorEngine } from './actor-engine.js';
 import type { Engine } from './engine.js';
-import { LocalEngine } from './local.js';
 
 export type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 export { LocalEngine, checkImageShape, stepRng } from './local.js';
+export type { EngineOptions } from './local.js';
+export { ActorEngine } from './actor-engine.js';
+export type { ActorEngineHooks, ActorEngineOptions } from './actor-engine.js';
+export { planStrategy } from './strategy.js';
+export type { ActorStrategy, StrategyInput, StrategyPlan } from './strategy.js';
 
-/** The engine for `config`'s strategy. */
+/**
+ * The engine for `config`'s strategy: `single` and `model` (and `auto`, which
+ * picks one of them) run on the actor engine over `config.host`; `data` and
+ * `pipeline` are refused until they are built.
+ *
+ * `LocalEngine` — every network in the calling thread, no workers — is the
+ * reference the strategies are tested against; tests and benchmarks build it
+ * directly (`new LocalEngine(config, dataset)`, or `train(config, { engine })`).
+ */
 export async function createEngine(config: RunConfig, dataset: Dataset): Promise<Engine> {
-  return new LocalEngine(config, dataset);
+  return ActorEngine.create(config, dataset);
 }

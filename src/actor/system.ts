@@ -1,0 +1,215 @@
+/**
+ * `ActorSystem`: spawns actors onto workers (thread or process hosts), knows
+ * which worker holds which actor, merges their event streams into one,
+ * revives a dead worker with its actors, and owns shutdown.
+ *
+ * It restarts nothing on its own: what to restore after a death, and whether
+ * the restart budget allows it, is the supervisor's decision (the engine).
+ *
+ * @example
+ * const system = new ActorSystem({ host: 'thread', workers: 1 });
+ * const probe = await system.spawn('probe', 'probe', { label: 'p' }, { worker: 0 });
+ * await probe.call('ping');
+ * await system.close();
+ */
+import type { ResourceLimits } from 'node:worker_threads';
+import { ReplaySubject, map, mergeMap, type Observable } from 'rxjs';
+import { errors } from '../errors.js';
+import type { ActorKind, EventOf, InitOf, ProtocolOf } from './catalog.js';
+import { ActorDied, type Death, type HostKind, type WorkerSlot } from './host.js';
+import { ProcessSlot } from './process-host.js';
+import type { FaultPlan, SpawnRequest } from './protocol.js';
+import { ActorRef } from './ref.js';
+import { ThreadSlot } from './thread-host.js';
+
+export interface SystemOptions {
+  readonly host: HostKind;
+  /** Worker threads or processes, ids 0 … workers-1. */
+  readonly workers: number;
+  /** Thread hosts: limits of each thread (a thread over them dies and can be revived). */
+  readonly resourceLimits?: ResourceLimits;
+  /** Process hosts: Node flags of each child. */
+  readonly execArgv?: readonly string[];
+  /** Process hosts: added to each child's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface SpawnOptions {
+  readonly worker: number;
+  /** A fault for this actor's first incarnation only (testing). */
+  readonly fault?: FaultPlan;
+}
+
+/** One actor's event, labelled with where it came from. */
+export interface ActorEnvelope {
+  readonly actor: string;
+  readonly kind: string;
+  readonly worker: number;
+  readonly event: unknown;
+}
+
+interface Entry {
+  readonly request: SpawnRequest;
+  readonly ref: ActorRef<unknown, unknown>;
+}
+
+export class ActorSystem {
+  readonly host: HostKind;
+  readonly workers: number;
+  /** Every actor's events, merged (RxJS `mergeMap` over the actors as they are spawned). */
+  readonly events$: Observable<ActorEnvelope>;
+  readonly #slots: WorkerSlot[] = [];
+  readonly #entries = new Map<string, Entry>();
+  readonly #refs$ = new ReplaySubject<ActorRef<unknown, unknown>>();
+  readonly #deaths = new WeakMap<object, Promise<Death>>();
+  /** Per worker, the last build queued: actors of one worker are built one after another, in spawn order. */
+  readonly #builds = new Map<number, Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SystemOptions) {
+    if (options.host !== 'thread' && options.host !== 'process') {
+      throw errors.invalidValue('host', "'thread' or 'process'", options.host);
+    }
+    if (!Number.isSafeInteger(options.workers) || options.workers < 1) {
+      throw errors.invalidValue('workers', 'a positive integer', options.workers);
+    }
+    this.host = options.host;
+    this.workers = options.workers;
+    try {
+      for (let w = 0; w < options.workers; w++) {
+        this.#slots.push(
+          options.host === 'thread'
+            ? new ThreadSlot(w, options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
+            : new ProcessSlot(w, { ...(options.execArgv ? { execArgv: options.execArgv } : {}), ...(options.env ? { env: options.env } : {}) }),
+        );
+      }
+    } catch (error) {
+      void Promise.all(this.#slots.map((s) => s.close()));
+      throw error;
+    }
+    this.events$ = this.#refs$.pipe(
+      mergeMap((ref) => ref.events$.pipe(map((event) => ({ actor: ref.name, kind: ref.kind, worker: ref.worker, event })))),
+    );
+  }
+
+  /** Which worker holds each actor. */
+  get placement(): Readonly<Record<string, number>> {
+    return Object.fromEntries([...this.#entries].map(([name, e]) => [name, e.request.worker]));
+  }
+
+  /**
+   * Builds actor `name` of `kind` on `options.worker`. Rejects with the
+   * actor's own error when it cannot be built, or `ActorDied` when its worker
+   * dies first.
+   */
+  async spawn<K extends ActorKind>(
+    name: string,
+    kind: K,
+    init: InitOf<K>,
+    options: SpawnOptions,
+  ): Promise<ActorRef<ProtocolOf<K>, EventOf<K>>> {
+    if (this.#closing) throw errors.actorStopped(name);
+    if (this.#entries.has(name)) throw errors.invalidValue('actor name', 'unique in its system', name);
+    const { worker } = options;
+    if (!Number.isInteger(worker) || worker < 0 || worker >= this.workers) {
+      throw errors.invalidValue(`worker of actor ${name}`, `an integer in [0, ${this.workers})`, worker);
+    }
+    const index = [...this.#entries.values()].filter((e) => e.request.worker === worker).length;
+    const request: SpawnRequest = { name, kind, init, worker, index, ...(options.fault ? { fault: options.fault } : {}) };
+    const ref = new ActorRef<ProtocolOf<K>, EventOf<K>>(name, kind, worker);
+    const entry: Entry = { request, ref: ref as ActorRef<unknown, unknown> };
+    this.#entries.set(name, entry);
+    // Announced before it starts, so that the merged stream hears its first events.
+    this.#refs$.next(entry.ref);
+    try {
+      await this.#start(entry, request);
+    } catch (error) {
+      this.#entries.delete(name);
+      await ref.stop();
+      throw error;
+    }
+    return ref;
+  }
+
+  /** Whether worker `worker`'s current host has died. */
+  isDead(worker: number): boolean {
+    return this.#slot(worker).current.dead;
+  }
+
+  /**
+   * A fresh host for dead worker `worker`, with every actor it held rebuilt
+   * from its original init — without its planned fault, which fires once.
+   * Their state is the freshly built one: restoring it is the caller's job.
+   */
+  async revive(worker: number): Promise<void> {
+    const slot = this.#slot(worker);
+    const entries = [...this.#entries.values()].filter((e) => e.request.worker === worker);
+    for (const e of entries) e.ref.detach();
+    await slot.current.close();
+    slot.revive();
+    await Promise.all(
+      entries.map((e) => {
+        const { fault: _fault, ...request } = e.request;
+        return this.#start(e, request);
+      }),
+    );
+  }
+
+  /** Stops every actor (after the requests already sent to it), then ends every thread and process. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#entries.values()].map((e) => e.ref.stop()));
+      await Promise.all(this.#slots.map((s) => s.close()));
+      this.#refs$.complete();
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Builds `request` on its worker's current host once the worker's earlier
+   * builds are done: the same spawn order gives the same build order, and so
+   * the same TensorFlow.js layer names, on every run and every revival.
+   */
+  #start(entry: Entry, request: SpawnRequest): Promise<void> {
+    const previous = this.#builds.get(request.worker) ?? Promise.resolve();
+    const build = previous.then(
+      () => this.#build(entry, request),
+      () => this.#build(entry, request),
+    );
+    this.#builds.set(request.worker, build);
+    return build;
+  }
+
+  async #build(entry: Entry, request: SpawnRequest): Promise<void> {
+    const host = this.#slot(request.worker).current;
+    const death = this.#deathOf(request.worker);
+    try {
+      entry.ref.attach(await host.spawn(request), death);
+    } catch (error) {
+      if (error instanceof ActorDied || host.dead) throw new ActorDied(await death);
+      throw error;
+    }
+  }
+
+  /** The current host's death, with the culprit named: the host's own record, else the actor with a request in flight. */
+  #deathOf(worker: number): Promise<Death> {
+    const host = this.#slot(worker).current;
+    let death = this.#deaths.get(host);
+    if (!death) {
+      death = host.died.then((d) => ({ ...d, actor: d.actor ?? this.#culprit(worker) }));
+      this.#deaths.set(host, death);
+    }
+    return death;
+  }
+
+  #culprit(worker: number): string {
+    const here = [...this.#entries.values()].filter((e) => e.request.worker === worker).map((e) => e.ref);
+    return (here.find((r) => r.inFlight > 0) ?? here[0])?.name ?? `worker ${worker}`;
+  }
+
+  #slot(worker: number): WorkerSlot {
+    const slot = this.#slots[worker];
+    if (!slot) throw errors.invalidValue('worker', `an integer in [0, ${this.workers})`, worker);
+    return slot;
+  }
+}

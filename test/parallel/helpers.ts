@@ -1,0 +1,92 @@
+/**
+ * Shared settings and measures of the engine tests: small, fast runs of the
+ * real models on the real MNIST, on the wasm backend.
+ */
+import type { ActorEngineOptions } from '../../src/parallel/index.js';
+import type { StateFiles, StepResult } from '../../src/parallel/engine.js';
+
+/** A run's settings; the strategy and host are set per test. */
+export function options(model: 'dcgan-small' | 'vae-mlp', overrides: Partial<ActorEngineOptions> = {}): ActorEngineOptions {
+  return {
+    model,
+    batchSize: model === 'vae-mlp' ? 16 : 8,
+    lr: model === 'vae-mlp' ? 1e-3 : 2e-4,
+    beta1: model === 'vae-mlp' ? 0.9 : 0.5,
+    seed: 5,
+    backend: 'wasm',
+    strategy: 'single',
+    host: 'thread',
+    maxRestarts: 3,
+    snapshotEvery: 10,
+    prefetch: 2,
+    ...overrides,
+  };
+}
+
+/** Every float of every `.bin` file (weights, then optimizer moments), by file. */
+export function floats(files: StateFiles): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [path, data] of Object.entries(files)) {
+    if (path.endsWith('.bin') && data instanceof Uint8Array) out.set(path, new Float32Array(data.slice().buffer));
+  }
+  return out;
+}
+
+/** max |a − b| / max |b| over all files: the relative difference of two states. */
+export function stateDifference(a: StateFiles, b: StateFiles): number {
+  const fa = floats(a);
+  const fb = floats(b);
+  if ([...fa.keys()].sort().join() !== [...fb.keys()].sort().join()) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (const [path, x] of fa) {
+    const y = fb.get(path)!;
+    if (x.length !== y.length) return Infinity;
+    for (let i = 0; i < x.length; i++) {
+      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+      scale = Math.max(scale, Math.abs(y[i]!));
+    }
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** max over steps and losses of |a − b| / |b|. */
+export function lossDifference(a: readonly StepResult[], b: readonly StepResult[]): number {
+  if (a.length !== b.length) return Infinity;
+  let worst = 0;
+  a.forEach((r, i) => {
+    for (const [name, value] of Object.entries(b[i]!.losses)) {
+      const got = r.losses[name];
+      if (got === undefined) return (worst = Infinity);
+      worst = Math.max(worst, Math.abs(got - value) / Math.max(Math.abs(value), 1e-12));
+    }
+  });
+  return worst;
+}
+
+/**
+ * The paths whose contents differ, byte for byte, between two states (an
+ * empty list: identical). Much faster than a deep `toEqual` over megabytes.
+ */
+export function differingFiles(a: StateFiles, b: StateFiles): string[] {
+  const paths = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return paths.filter((path) => {
+    const x = a[path];
+    const y = b[path];
+    if (x === undefined || y === undefined) return true;
+    if (typeof x === 'string' || typeof y === 'string') return x !== y;
+    return Buffer.compare(x, y) !== 0;
+  });
+}
+
+/** The files as `restore()` takes them. */
+export function asMap(files: StateFiles): Map<string, Uint8Array> {
+  return new Map(Object.entries(files).map(([k, v]) => [k, typeof v === 'string' ? new TextEncoder().encode(v) : v]));
+}
+
+/** `n` steps of `engine`. */
+export async function steps(engine: { step(): Promise<StepResult> }, n: number): Promise<StepResult[]> {
+  const out: StepResult[] = [];
+  for (let i = 0; i < n; i++) out.push(await engine.step());
+  return out;
+}
