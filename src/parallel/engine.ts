@@ -31,6 +31,13 @@ export type StateFiles = Record<string, Uint8Array | string>;
 export type EngineEvent = RestartEvent | WarningEvent;
 
 export interface Engine {
+  /**
+   * The step that `save()` describes, counted from the start of the run. It is
+   * the steps done, except after a failure that the engine could not recover
+   * from: then `save()` returns the last consistent snapshot, of this step.
+   * Engines without supervision leave it undefined (always the steps done).
+   */
+  readonly stateStep?: number;
   /** Which worker holds each actor (0-based worker ids; the main thread is worker 0 for the in-process engine). */
   readonly placement: Partial<Record<ActorName, number>>;
   /** Steps in one pass over the training data. */

@@ -12,7 +12,7 @@ import { Subject, type Observable } from 'rxjs';
 import { useBackend, type BackendInfo } from '../backend/index.js';
 import { imageGrid, loadDataset, writePng, type Dataset } from '../data/index.js';
 import { errors, ParagenError } from '../errors.js';
-import { createEngine, type Engine } from '../parallel/index.js';
+import { createEngine, planStrategy, type Engine } from '../parallel/index.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, mergeConfig } from './config.js';
 import { FIELD_NAMES, field, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
@@ -125,8 +125,11 @@ async function runLoop(
   const started = clock();
   let runDir: RunDir | undefined;
   let engine: Engine | undefined;
+  let state: { progress: Progress; keep: number; batchSize: number } | undefined;
   try {
     const config = await resolveConfig(input);
+    // Refuse an impossible strategy before anything is written.
+    planStrategy({ model: config.model, strategy: config.strategy, workers: config.workers, host: config.host });
     const backend = await useBackend(config.backend);
     const dataset = loadDataset(config.dataset);
     runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined });
@@ -137,6 +140,7 @@ async function runLoop(
     let progress: Progress = { format: 'paragen-progress', step: 0, samples: 0, skippedBatches: 0 };
     if (config.resume !== undefined) progress = await restore(runDir, engine, events);
 
+    state = { progress, keep: config.keep, batchSize: config.batchSize };
     const totalSteps = config.steps ?? (config.epochs ?? 1) * engine.stepsPerEpoch;
     events.next({
       type: 'start',
@@ -159,11 +163,13 @@ async function runLoop(
       const result = await engine.step();
       const step = progress.step + 1;
       progress = { ...progress, step, samples: progress.samples + result.samples };
+      state.progress = progress;
       loop.tick(result.samples);
       if (result.nonFinite) {
         const { network, what } = result.nonFinite;
         if (config.onNan === 'stop') throw errors.nonFinite(network, step, what);
         progress = { ...progress, skippedBatches: progress.skippedBatches + 1 };
+        state.progress = progress;
         events.next({ type: 'warning', step, message: `skipped batch at step ${step}: ${what} of ${network} is NaN or Inf` });
       } else {
         losses = { ...result.losses };
@@ -208,6 +214,12 @@ async function runLoop(
   } catch (error) {
     const failure =
       error instanceof ParagenError ? error : errors.internal(error instanceof Error ? error.message : String(error), error);
+    // An actor that exhausted its restarts: keep what the supervisor still holds.
+    if (failure.code === 'ACTOR_FAILED' && engine && runDir && state) {
+      await salvage(runDir, engine, state, events).catch((e: unknown) =>
+        events.next({ type: 'warning', message: `could not write a checkpoint after the failure: ${(e as Error).message}` }),
+      );
+    }
     events.next({ type: 'error', message: failure.message, code: failure.code });
     events.complete();
     throw failure;
@@ -215,6 +227,23 @@ async function runLoop(
     await engine?.close().catch(() => undefined);
     await runDir?.close().catch(() => undefined);
   }
+}
+
+/**
+ * After an unrecoverable actor failure: a checkpoint of the engine's last
+ * consistent state, labelled with the step it describes (`stateStep`).
+ */
+async function salvage(
+  runDir: RunDir,
+  engine: Engine,
+  state: { progress: Progress; keep: number; batchSize: number },
+  events: Subject<RunEvent>,
+): Promise<void> {
+  const step = engine.stateStep ?? state.progress.step;
+  if (step === 0) return;
+  const behind = state.progress.step - step;
+  const progress: Progress = { ...state.progress, step, samples: state.progress.samples - behind * state.batchSize };
+  await checkpoint(runDir, engine, progress, state.keep, events);
 }
 
 /** Restores the newest good checkpoint (reporting any skipped one); returns the progress it holds. */

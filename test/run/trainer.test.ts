@@ -103,6 +103,26 @@ describe('train', () => {
     expect(existsSync(join(out, 'checkpoints', String(summary.steps), 'manifest.json'))).toBe(true);
   });
 
+  it('fails naming the actor when its restart budget is spent, with a checkpoint of the last consistent state', async () => {
+    const out = join(root, 'failed');
+    const run = train({ ...small, strategy: 'single', steps: 20, fault: 'crash:decoder@5', maxRestarts: 0, snapshotEvery: 2, out });
+    const error = (await run.done.catch((e: unknown) => e)) as ParagenError;
+    expect(error.code).toBe('ACTOR_FAILED');
+    expect(error.message).toMatch(/^actor decoder failed: /);
+    // The supervisor's last snapshot was taken after step 4; the crash came at step 5.
+    expect(existsSync(join(out, 'checkpoints', '4', 'manifest.json'))).toBe(true);
+    const resumed = await train({ resume: out, fault: undefined, steps: 6 }).done;
+    expect(resumed.steps).toBe(6);
+  });
+
+  it('refuses an impossible strategy before touching the disk', async () => {
+    const out = join(root, 'strategy');
+    const error = (await train({ ...small, strategy: 'model', workers: 3, steps: 1, out }).done.catch((e: unknown) => e)) as ParagenError;
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/^workers must be /);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('rejects bad config with every problem at once, before touching the disk', async () => {
     const out = join(root, 'bad');
     const error = (await train({ model: 'vae-mlp', batchSize: -3, lr: 0, out } as never).done.catch((e: unknown) => e)) as ParagenError;
