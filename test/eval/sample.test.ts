@@ -94,16 +94,17 @@ describe('sample()', () => {
   });
 
   it('rejects bad input with one-line usage errors (exit code 2)', async () => {
-    const cases: [Promise<unknown>, string][] = [
-      [sample({ run: gan, out: join(root, 'x.jpg') }), `out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'x.jpg')}'`],
-      [sample({ run: gan, out: join(root, 'noext') }), `out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'noext')}'`],
-      [sample({ run: gan, n: 0 }), 'n must be a positive integer, got 0'],
-      [sample({ run: join(root, 'nope') }), `${join(root, 'nope')}: no such run directory`],
-      [sample({ run: join(gan, 'config.json') }), `${join(gan, 'config.json')}: not a run directory (it is a file)`],
-      [sample({ run: join(root, 'out') }), `${join(root, 'out')}: not a run directory (no config.json)`],
+    // Thunks, not promises: a rejection must not wait unhandled while an earlier case is awaited.
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => sample({ run: gan, out: join(root, 'x.jpg') }), `out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'x.jpg')}'`],
+      [() => sample({ run: gan, out: join(root, 'noext') }), `out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'noext')}'`],
+      [() => sample({ run: gan, n: 0 }), 'n must be a positive integer, got 0'],
+      [() => sample({ run: join(root, 'nope') }), `${join(root, 'nope')}: no such run directory`],
+      [() => sample({ run: join(gan, 'config.json') }), `${join(gan, 'config.json')}: not a run directory (it is a file)`],
+      [() => sample({ run: join(root, 'out') }), `${join(root, 'out')}: not a run directory (no config.json)`],
     ];
-    for (const [promise, message] of cases) {
-      const error = await failure(promise);
+    for (const [start, message] of cases) {
+      const error = await failure(start());
       expect(error.message).toBe(message);
       expect(error.exitCode).toBe(2);
     }
