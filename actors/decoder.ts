@@ -3,37 +3,41 @@
  * and the batch, and computes the Bernoulli NLL per image, its weight
  * gradients (held until apply) and ∂bce/∂z for the encoder
  * (`decoderBackward` in steps.ts). It also samples images from the prior.
+ *
+ * In a pipeline it is the last stage, loss included: forward and backward of
+ * microbatch c in one request while the encoder runs forward on c+1.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
-import { transfer } from '../src/actor/wire.js';
 import { decoderBackward, type VaeSpec } from '../src/models/index.js';
 import {
   ensureBackend,
   exportTensor,
   NetworkActor,
   networkRequests,
+  type ChunkRequest,
   type GradientReport,
   type NetworkEvent,
   type NetworkInit,
   type NetworkProtocol,
   type SampleRequest,
-  type StepRequest,
 } from './network.js';
 
-export interface DecoderBackwardRequest extends StepRequest {
+export interface DecoderBackwardRequest extends ChunkRequest {
   /** The encoder's z, [batch, latentDim]. */
   readonly z: Float32Array;
   /** The batch the loss compares against, [batch, H, W, C] flattened, in [0, 1]. */
   readonly x: Float32Array;
-  /** The decoder pass's seed (the plan's). */
+  /** The decoder pass's seed (the plan's, or the microbatch's: chunks.ts). */
   readonly seed: number;
+  /** The microbatch's share of the global batch, n/B (default 1): the factor on the loss. */
+  readonly weight?: number;
 }
 
 export interface DecoderReply extends GradientReport {
-  /** Bernoulli NLL per image. */
+  /** Bernoulli NLL per image, times the weight. */
   readonly bce: number;
-  /** ∂bce/∂z, [batch, latentDim]. */
+  /** ∂(weight·bce)/∂z, [batch, latentDim]. */
   readonly zGrad: Float32Array;
 }
 
@@ -49,22 +53,27 @@ class Decoder extends NetworkActor implements DecoderProtocol {
   }
 
   async backward(request: DecoderBackwardRequest): Promise<DecoderReply> {
+    const started = performance.now();
     this.ctx.reached(request.step);
     const { latentDim, imageShape } = this.spec as VaeSpec;
     const batch = request.z.length / latentDim;
     const out = tf.tidy(() => {
       const z = tf.tensor2d(request.z, [batch, latentDim]);
-      const d = decoderBackward(this.part, z, tf.tensor(request.x, [batch, ...imageShape]), request.seed);
+      const d = decoderBackward(this.part, z, tf.tensor(request.x, [batch, ...imageShape]), request.seed, request.weight);
       return { bce: d.bce, zGrad: d.zGrad, grads: d.grads };
     });
+    let bce: number;
+    let zGrad: Float32Array;
     try {
-      const bce = out.bce.dataSync()[0]!;
-      const zGrad = exportTensor(out.zGrad);
-      const gradSum = this.hold(request.step, out.grads);
-      return transfer({ bce, zGrad, gradSum }, [zGrad]);
+      bce = out.bce.dataSync()[0]!;
+      zGrad = exportTensor(out.zGrad);
+    } catch (error) {
+      tf.dispose(out.grads);
+      throw error;
     } finally {
       tf.dispose([out.bce, out.zGrad]);
     }
+    return this.report(started, await this.collect(request, out.grads), { bce, zGrad }, [zGrad]);
   }
 
   async sample(request: SampleRequest): Promise<{ readonly images: Float32Array }> {

@@ -4,36 +4,43 @@
  * the discriminator loss and its weight gradients (held until apply), the
  * generator loss, and that loss's gradient with respect to the fake batch —
  * the generator's upstream gradient (`discriminatorBackward` in steps.ts).
+ *
+ * In a pipeline it is the last stage, loss included: forward and backward of
+ * microbatch c in one request, on the real rows and the fake ones of c, while
+ * the generator runs forward on c+1. Its weights do not move until the
+ * batch's last microbatch is done: every microbatch — and so the generator's
+ * gradient through it — sees the pre-update discriminator.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
-import { transfer } from '../src/actor/wire.js';
 import { discriminatorBackward } from '../src/models/index.js';
 import {
   ensureBackend,
   exportTensor,
   NetworkActor,
   networkRequests,
+  type ChunkRequest,
   type GradientReport,
   type NetworkEvent,
   type NetworkInit,
   type NetworkProtocol,
-  type StepRequest,
 } from './network.js';
 
-export interface DiscriminatorBackwardRequest extends StepRequest {
+export interface DiscriminatorBackwardRequest extends ChunkRequest {
   /** The real batch, [batch, H, W, C] flattened, in the model's pixel range. */
   readonly real: Float32Array;
   /** The generator's output for this step, same layout. */
   readonly fake: Float32Array;
-  /** Pass seeds of the plan. */
+  /** Pass seeds of the plan (or of the microbatch: chunks.ts). */
   readonly seeds: { readonly real: number; readonly fake: number };
+  /** The microbatch's share of the global batch, n/B (default 1): the factor on both losses. */
+  readonly weight?: number;
 }
 
 export interface DiscriminatorReply extends GradientReport {
-  /** BCE(real, 1) + BCE(fake, 0). */
+  /** BCE(real, 1) + BCE(fake, 0), times the weight. */
   readonly dLoss: number;
-  /** BCE(fake, 1): the generator's loss. */
+  /** BCE(fake, 1), the generator's loss, times the weight. */
   readonly gLoss: number;
   /** ∂gLoss/∂fake, the generator's upstream gradient, laid out as `fake`. */
   readonly fakeGrad: Float32Array;
@@ -49,22 +56,29 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
   }
 
   async backward(request: DiscriminatorBackwardRequest): Promise<DiscriminatorReply> {
+    const started = performance.now();
     this.ctx.reached(request.step);
     const imageSize = this.spec.imageShape.reduce((a: number, b: number) => a * b, 1);
     const shape = [request.real.length / imageSize, ...this.spec.imageShape];
     // Tensors out of tidy, values read outside it: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => {
-      const d = discriminatorBackward(this.part, tf.tensor(request.real, shape), tf.tensor(request.fake, shape), request.seeds);
+      const real = tf.tensor(request.real, shape);
+      const d = discriminatorBackward(this.part, real, tf.tensor(request.fake, shape), request.seeds, request.weight);
       return { losses: tf.stack([d.dLoss, d.gLoss]), fakeGrad: d.fakeGrad, grads: d.grads };
     });
+    let fakeGrad: Float32Array;
+    let losses: Float32Array;
     try {
-      const [dLoss, gLoss] = out.losses.dataSync();
-      const fakeGrad = exportTensor(out.fakeGrad);
-      const gradSum = this.hold(request.step, out.grads);
-      return transfer({ dLoss: dLoss!, gLoss: gLoss!, fakeGrad, gradSum }, [fakeGrad]);
+      losses = out.losses.dataSync() as Float32Array;
+      fakeGrad = exportTensor(out.fakeGrad);
+    } catch (error) {
+      tf.dispose(out.grads);
+      throw error;
     } finally {
       tf.dispose([out.losses, out.fakeGrad]);
     }
+    const collected = await this.collect(request, out.grads);
+    return this.report(started, collected, { dLoss: losses[0]!, gLoss: losses[1]!, fakeGrad }, [fakeGrad]);
   }
 
   protected clearStep(): void {}

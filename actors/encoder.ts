@@ -4,95 +4,132 @@
  * decoder), then, given ∂bce/∂z from the decoder, goes back through the
  * reparameterisation plus the KL term's own gradient and through its
  * network: its weight gradients, held until apply, and the KL.
+ *
+ * In a pipeline it is stage 0: it runs forward on microbatch c+1 while the
+ * decoder works on c, and keeps each microbatch's input, eps and output until
+ * that microbatch's backward, with the forward pass's tape (`forwardTaped`):
+ * the backward pass does not run the encoder forward again.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
 import { transfer } from '../src/actor/wire.js';
-import { latentBackward, latentSample, type VaeSpec } from '../src/models/index.js';
+import { errors } from '../src/errors.js';
+import { latentBackward, latentSample, type TapedPass, type VaeSpec } from '../src/models/index.js';
 import {
   ensureBackend,
   exportTensor,
   NetworkActor,
   networkRequests,
+  type ChunkRequest,
   type GradientReport,
   type NetworkEvent,
   type NetworkInit,
   type NetworkProtocol,
-  type StepRequest,
+  type Timed,
 } from './network.js';
 
-export interface EncoderForward extends StepRequest {
+export interface EncoderForward extends ChunkRequest {
   /** The batch, [batch, H, W, C] flattened, in [0, 1]. */
   readonly x: Float32Array;
   /** [batch, latentDim] standard normals (the plan's). */
   readonly eps: Float32Array;
-  /** The encoder pass's seed (the plan's). */
+  /** The encoder pass's seed (the plan's, or the microbatch's: chunks.ts). */
   readonly seed: number;
 }
 
-export interface EncoderBackward extends StepRequest {
-  /** ∂bce/∂z from the decoder, [batch, latentDim]. */
+export interface EncoderBackward extends ChunkRequest {
+  /** ∂(weight·bce)/∂z from the decoder, [batch, latentDim]. */
   readonly zGrad: Float32Array;
+  /** The microbatch's share of the global batch, n/B (default 1): the factor on the KL term. */
+  readonly weight?: number;
 }
 
 export interface EncoderProtocol extends NetworkProtocol {
   /** z for this step's batch, [batch, latentDim]. */
-  forward(request: EncoderForward): Promise<{ readonly z: Float32Array }>;
-  /** The KL term (per image) and the weight gradients of bce + KL; held until apply. */
+  forward(request: EncoderForward): Promise<{ readonly z: Float32Array } & Timed>;
+  /** The KL term (per image, times the weight) and the weight gradients of bce + KL; held until apply. */
   backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }>;
 }
 
 interface Pass {
   step: number;
-  seed: number;
   x: tf.Tensor;
   eps: tf.Tensor2D;
-  h: tf.Tensor;
+  /** The forward pass; its output is h = [mu | logvar]. */
+  taped: TapedPass;
 }
 
 class Encoder extends NetworkActor implements EncoderProtocol {
-  #pass: Pass | undefined;
+  /** The passes whose backward is still to come, by microbatch. */
+  readonly #passes = new Map<number, Pass>();
 
   constructor(init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
     super('encoder', init, ctx);
   }
 
-  async forward(request: EncoderForward): Promise<{ readonly z: Float32Array }> {
+  async forward(request: EncoderForward): Promise<{ readonly z: Float32Array } & Timed> {
+    const started = performance.now();
     this.ctx.reached(request.step);
-    this.clearStep();
+    const chunk = request.chunk ?? 0;
+    if (chunk === 0) this.clearStep();
     const { latentDim, imageShape } = this.spec as VaeSpec;
     const batch = request.eps.length / latentDim;
     const x = tf.tensor(request.x, [batch, ...imageShape]);
     const eps = tf.tensor2d(request.eps, [batch, latentDim]);
-    const h = this.part.forward(x, { training: true, seed: request.seed });
-    this.#pass = { step: request.step, seed: request.seed, x, eps, h };
-    const out = latentSample(h, eps);
+    let taped: TapedPass;
+    try {
+      taped = this.part.forwardTaped(x, { seed: request.seed });
+    } catch (error) {
+      tf.dispose([x, eps]);
+      throw error;
+    }
+    this.#passes.set(chunk, { step: request.step, x, eps, taped });
+    const out = latentSample(taped.output, eps);
     try {
       const z = exportTensor(out);
-      return transfer({ z }, [z]);
+      return transfer({ z, busy: performance.now() - started }, [z]);
     } finally {
       out.dispose();
     }
   }
 
   async backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }> {
-    const pass = this.expect(this.#pass, request.step, 'backward');
-    const out = tf.tidy(() => {
-      const { hGrad, kl } = latentBackward(pass.h, pass.eps, tf.tensor(request.zGrad, pass.eps.shape));
-      return { kl, grads: this.part.vjp(pass.x, hGrad, { seed: pass.seed, wrt: 'weights' }).grads };
-    });
-    try {
-      const kl = out.kl.dataSync()[0]!;
-      return { kl, gradSum: this.hold(request.step, out.grads) };
-    } finally {
-      out.kl.dispose();
+    const started = performance.now();
+    const chunk = request.chunk ?? 0;
+    const pass = this.#passes.get(chunk);
+    if (!pass || pass.step !== request.step) {
+      throw errors.internal(`encoder: backward of chunk ${chunk} of step ${request.step} without its forward pass`);
     }
+    this.#passes.delete(chunk);
+    let kl: number;
+    let grads: tf.Tensor[];
+    try {
+      const out = tf.tidy(() => {
+        const zGrad = tf.tensor(request.zGrad, pass.eps.shape);
+        const { hGrad, kl } = latentBackward(pass.taped.output, pass.eps, zGrad, request.weight);
+        return { kl, grads: this.part.vjpTaped(pass.taped, pass.x, hGrad, 'weights').grads };
+      });
+      grads = out.grads;
+      try {
+        kl = out.kl.dataSync()[0]!;
+      } finally {
+        out.kl.dispose();
+      }
+    } finally {
+      disposePass(pass);
+    }
+    return this.report(started, await this.collect(request, grads), { kl });
   }
 
   protected clearStep(): void {
-    if (this.#pass) tf.dispose([this.#pass.x, this.#pass.eps, this.#pass.h]);
-    this.#pass = undefined;
+    for (const pass of this.#passes.values()) disposePass(pass);
+    this.#passes.clear();
   }
+}
+
+function disposePass(pass: Pass): void {
+  pass.taped.dispose();
+  tf.dispose([pass.x, pass.eps]);
 }
 
 export const encoder: ActorDefinition<NetworkInit, EncoderProtocol, NetworkEvent> = {

@@ -4,75 +4,103 @@
  * discriminator's gradient of the generator loss with respect to that fake
  * batch, its vector–Jacobian product: its weight gradients, held until the
  * coordinator says apply or discard.
+ *
+ * In a pipeline it is stage 0: it runs forward on microbatch c+1 while the
+ * discriminator works on c, and keeps each microbatch's noise until that
+ * microbatch's backward, with the forward pass's tape (`forwardTaped`): the
+ * backward pass does not run the generator forward again.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
 import { transfer } from '../src/actor/wire.js';
-import type { GanSpec } from '../src/models/index.js';
+import { errors } from '../src/errors.js';
+import type { GanSpec, TapedPass } from '../src/models/index.js';
 import {
   ensureBackend,
   exportTensor,
   NetworkActor,
   networkRequests,
+  type ChunkRequest,
   type GradientReport,
   type NetworkEvent,
   type NetworkInit,
   type NetworkProtocol,
   type SampleRequest,
-  type StepRequest,
+  type Timed,
 } from './network.js';
 
-export interface GeneratorForward extends StepRequest {
-  /** [batch, noiseDim] standard normals, row-major (the plan's). */
+export interface GeneratorForward extends ChunkRequest {
+  /** [batch, noiseDim] standard normals, row-major (the plan's rows for this microbatch). */
   readonly noise: Float32Array;
-  /** The generator pass's seed (the plan's). */
+  /** The generator pass's seed (the plan's, or the microbatch's: chunks.ts). */
   readonly seed: number;
 }
 
-export interface GeneratorBackward extends StepRequest {
+export interface GeneratorBackward extends ChunkRequest {
   /** ∂gLoss/∂fake, [batch, H, W, C] flattened: the discriminator's reply. */
   readonly upstream: Float32Array;
 }
 
 export interface GeneratorProtocol extends NetworkProtocol {
   /** G(noise) in training mode, [batch, H, W, C] flattened. */
-  forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array }>;
+  forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array } & Timed>;
   /** Weight gradients of Σ fake·upstream for this step's pass; held until apply. */
   backward(request: GeneratorBackward): Promise<GradientReport>;
   /** `n` images in [0, 1] from noise drawn with `seed`. */
   sample(request: SampleRequest): Promise<{ readonly images: Float32Array }>;
 }
 
+interface Pass {
+  step: number;
+  noise: tf.Tensor2D;
+  taped: TapedPass;
+}
+
 class Generator extends NetworkActor implements GeneratorProtocol {
-  #pass: { step: number; noise: tf.Tensor2D; seed: number } | undefined;
+  /** The passes whose backward is still to come, by microbatch. */
+  readonly #passes = new Map<number, Pass>();
 
   constructor(init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
     super('generator', init, ctx);
   }
 
-  async forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array }> {
+  async forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array } & Timed> {
+    const started = performance.now();
     this.ctx.reached(request.step);
-    this.clearStep();
+    const chunk = request.chunk ?? 0;
+    if (chunk === 0) this.clearStep();
     const { noiseDim } = this.spec as GanSpec;
     const noise = tf.tensor2d(request.noise, [request.noise.length / noiseDim, noiseDim]);
-    this.#pass = { step: request.step, noise, seed: request.seed };
-    const out = this.part.forward(noise, { training: true, seed: request.seed });
+    let taped: TapedPass;
     try {
-      const fake = exportTensor(out);
-      return transfer({ fake }, [fake]);
-    } finally {
-      out.dispose();
+      taped = this.part.forwardTaped(noise, { seed: request.seed });
+    } catch (error) {
+      noise.dispose();
+      throw error;
     }
+    this.#passes.set(chunk, { step: request.step, noise, taped });
+    const fake = exportTensor(taped.output);
+    return transfer({ fake, busy: performance.now() - started }, [fake]);
   }
 
   async backward(request: GeneratorBackward): Promise<GradientReport> {
-    const pass = this.expect(this.#pass, request.step, 'backward');
-    const grads = tf.tidy(() => {
-      const shape = [pass.noise.shape[0], ...(this.part.model.outputs[0]!.shape.slice(1) as number[])];
-      const upstream = tf.tensor(request.upstream, shape);
-      return this.part.vjp(pass.noise, upstream, { seed: pass.seed, wrt: 'weights' }).grads;
-    });
-    return { gradSum: this.hold(request.step, grads) };
+    const started = performance.now();
+    const chunk = request.chunk ?? 0;
+    const pass = this.#passes.get(chunk);
+    if (!pass || pass.step !== request.step) {
+      throw errors.internal(`generator: backward of chunk ${chunk} of step ${request.step} without its forward pass`);
+    }
+    this.#passes.delete(chunk);
+    let grads: tf.Tensor[];
+    try {
+      grads = tf.tidy(() => {
+        const upstream = tf.tensor(request.upstream, pass.taped.output.shape);
+        return this.part.vjpTaped(pass.taped, pass.noise, upstream, 'weights').grads;
+      });
+    } finally {
+      disposePass(pass);
+    }
+    return this.report(started, await this.collect(request, grads), {});
   }
 
   async sample(request: SampleRequest): Promise<{ readonly images: Float32Array }> {
@@ -80,9 +108,14 @@ class Generator extends NetworkActor implements GeneratorProtocol {
   }
 
   protected clearStep(): void {
-    this.#pass?.noise.dispose();
-    this.#pass = undefined;
+    for (const pass of this.#passes.values()) disposePass(pass);
+    this.#passes.clear();
   }
+}
+
+function disposePass(pass: Pass): void {
+  pass.taped.dispose();
+  pass.noise.dispose();
 }
 
 export const generator: ActorDefinition<NetworkInit, GeneratorProtocol, NetworkEvent> = {

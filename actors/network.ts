@@ -7,6 +7,13 @@
  * A step's gradients never leave the actor: it reports their sum (finite iff
  * every gradient is), the coordinator decides for every network at once —
  * as `LocalEngine` does — and then each actor applies or drops its own.
+ *
+ * Microbatches and replicas. A step may reach an actor in chunks (pipeline
+ * microbatches): chunk 0 starts the step's gradients, each later chunk adds
+ * its own (already weighted by its share of the batch, see chunks.ts). On the
+ * last chunk a data-parallel replica all-reduces the sum with its peers in a
+ * SharedArrayBuffer (all-reduce.ts): every replica then holds the same
+ * gradients, bit for bit, and makes the same update.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, RequestTable } from '../src/actor/protocol.js';
@@ -24,7 +31,24 @@ import {
   type NetworkPart,
 } from '../src/models/index.js';
 import { decodePart, encodePart, type FileMap } from '../src/models/state.js';
+import type { GroupMember } from '../src/parallel/all-reduce.js';
 import { Rng } from '../src/rng.js';
+import { StepGradients, type Collected } from './step-gradients.js';
+
+/**
+ * How a data-parallel replica sums its gradients with its peers: in shared
+ * buffers (thread hosts). `statistics`, for networks with batch norm, is the
+ * group that averages the moving statistics after each update, weighted by
+ * `share` — this replica's rows / the global batch: each replica normalises
+ * with its own shard's statistics (as PyTorch DDP without SyncBatchNorm), but
+ * the moving averages, and so every replica's weights, stay identical.
+ */
+export interface ReplicaReduce {
+  readonly via: 'shared';
+  readonly member: GroupMember;
+  readonly statistics?: GroupMember;
+  readonly share: number;
+}
 
 export interface NetworkInit {
   readonly model: string;
@@ -34,6 +58,8 @@ export interface NetworkInit {
   readonly beta1: number;
   /** Chosen once per worker: every network actor on one thread must agree. */
   readonly backend: BackendChoice;
+  /** Data parallelism: this actor is one replica of its network. */
+  readonly replica?: ReplicaReduce;
 }
 
 /** A request that belongs to step `step` (1-based). */
@@ -41,9 +67,24 @@ export interface StepRequest {
   readonly step: number;
 }
 
-/** The sum of every gradient of this step: finite iff all of them are. */
-export interface GradientReport {
-  readonly gradSum: number;
+/** A request for one microbatch of a step. */
+export interface ChunkRequest extends StepRequest {
+  /** Which microbatch of the step, from 0 (default 0: the batch is not split). */
+  readonly chunk?: number;
+  /** Whether it is the step's last microbatch here (default true): its gradients are then complete. */
+  readonly last?: boolean;
+}
+
+/** What a request of a step's pipeline reports besides its results. */
+export interface Timed {
+  /** Milliseconds it computed, not counting waits for other replicas (the pipeline's busy time). */
+  readonly busy: number;
+}
+
+/** A backward request's gradient report; only the last chunk of a step has a sum. */
+export interface GradientReport extends Timed {
+  /** The sum of every (all-reduced) gradient of this step: finite iff all of them are. */
+  readonly gradSum?: number;
 }
 
 /** Every weight (trainable and not, in `model.weights` order) and the optimizer state. */
@@ -57,6 +98,14 @@ export interface TensorCount {
   readonly bytes: number;
 }
 
+/** Hashes of a replica's state: equal replicas have equal hashes. */
+export interface Checksum {
+  /** Over every weight's bits (trainable and not). */
+  readonly weights: number;
+  /** Over Adam's step count and moments. */
+  readonly optimizer: number;
+}
+
 export interface SampleRequest {
   readonly n: number;
   readonly seed: number;
@@ -66,7 +115,7 @@ export type NetworkEvent = { readonly type: 'warning'; readonly message: string 
 
 /** Requests every network actor answers. */
 export interface NetworkProtocol {
-  /** One optimizer update with the gradients held for `step`. */
+  /** One optimizer update with the gradients held for `step` (then, for replicas, the moving statistics averaged). */
   apply(request: StepRequest): Promise<void>;
   /** Drops the held gradients and the step's batch statistics (a non-finite step). */
   discard(): Promise<void>;
@@ -83,6 +132,8 @@ export interface NetworkProtocol {
   abort(): Promise<void>;
   /** Live tensors in this actor's thread: flat across steps. */
   memory(): Promise<TensorCount>;
+  /** Hashes of the weights and optimizer state, to check that replicas agree. */
+  checksum(): Promise<Checksum>;
 }
 
 /** The request table of `NetworkProtocol`, spread into each network actor's own. */
@@ -96,6 +147,7 @@ export const networkRequests = {
   commit: true,
   abort: true,
   memory: true,
+  checksum: true,
 } as const satisfies RequestTable<NetworkProtocol>;
 
 let backendChoice: BackendChoice | undefined;
@@ -128,7 +180,7 @@ export abstract class NetworkActor implements NetworkProtocol {
   protected readonly ctx: ActorContext<NetworkEvent>;
   protected part: NetworkPart;
   readonly #init: NetworkInit;
-  #held: { step: number; grads: tf.Tensor[] } | undefined;
+  readonly #gradients: StepGradients;
   #staged: NetworkPart | undefined;
 
   protected constructor(network: NetworkName, init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
@@ -137,40 +189,45 @@ export abstract class NetworkActor implements NetworkProtocol {
     this.ctx = ctx;
     this.spec = modelSpec(init.model);
     this.part = createPart(this.spec, network, init.seed, { lr: init.lr, beta1: init.beta1 });
+    this.#gradients = new StepGradients(network, this.part, init.replica);
   }
 
   /** Tensors this actor holds between the requests of one step (inputs, activations): dropped here. */
   protected abstract clearStep(): void;
 
-  /** Holds `grads` (already kept) for `step`; returns their sum, computed as `LocalEngine` checks it. */
-  protected hold(step: number, grads: tf.Tensor[]): number {
-    this.#dropGrads();
-    this.#held = { step, grads };
-    const sum = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(g))));
-    try {
-      return sum.dataSync()[0]!;
-    } finally {
-      sum.dispose();
-    }
+  /**
+   * Adds chunk `request.chunk`'s gradients (kept, now owned here) to the
+   * step's; on the last chunk, all-reduces them with the other replicas and
+   * reports the finite check (step-gradients.ts).
+   */
+  protected collect(request: ChunkRequest, grads: tf.Tensor[]): Promise<Collected> {
+    return this.#gradients.collect(request, grads);
   }
 
-  /** The step-state entry `step` is in: throws when a request arrives out of order. */
-  protected expect<T extends { step: number }>(state: T | undefined, step: number, what: string): T {
-    if (!state || state.step !== step) {
-      throw errors.internal(`${this.network}: ${what} for step ${step} without its forward pass (have ${state?.step ?? 'none'})`);
-    }
-    return state;
+  /**
+   * A backward reply: `fields` (moving the buffers `views`) with the gradient
+   * report and the busy time since `started`, less the waits for other replicas.
+   */
+  protected report<T extends object>(
+    started: number,
+    collected: Collected,
+    fields: T,
+    views: readonly Float32Array[] = [],
+  ): T & GradientReport {
+    const { waited, ...report } = collected;
+    return transfer({ ...fields, ...report, busy: performance.now() - started - waited }, views);
   }
 
   async apply(request: StepRequest): Promise<void> {
-    const held = this.expect(this.#held, request.step, 'apply');
-    tf.tidy(() => this.part.apply(held.grads));
-    this.#dropGrads();
+    const grads = this.#gradients.take(request.step);
+    tf.tidy(() => this.part.apply(grads));
+    this.#gradients.drop();
     this.clearStep();
+    await this.#gradients.averageStatistics(this.part.model.nonTrainableWeights);
   }
 
   async discard(): Promise<void> {
-    this.#dropGrads();
+    this.#gradients.drop();
     this.part.discardStepState();
     this.clearStep();
   }
@@ -217,6 +274,11 @@ export abstract class NetworkActor implements NetworkProtocol {
     return { tensors: numTensors, bytes: numBytes };
   }
 
+  async checksum(): Promise<Checksum> {
+    const { step, m, v } = this.part.getOptimizerState();
+    return { weights: hashFloats(this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v]) };
+  }
+
   /** `n` images in [0, 1] from noise drawn with `seed`, as `LocalEngine.sample`. */
   protected images(request: SampleRequest): { readonly images: Float32Array } {
     const images = sampleImages(this.spec, this.part, request.n, new Rng(request.seed));
@@ -225,14 +287,19 @@ export abstract class NetworkActor implements NetworkProtocol {
 
   /** Called by the runtime when the actor stops. */
   dispose(): void {
-    this.#dropGrads();
+    this.#gradients.drop();
     this.clearStep();
     this.#staged?.dispose();
     this.part.dispose();
   }
+}
 
-  #dropGrads(): void {
-    if (this.#held) tf.dispose(this.#held.grads);
-    this.#held = undefined;
+/** FNV-1a over the bits of every float: replicas with equal state have equal hashes. */
+function hashFloats(arrays: readonly Float32Array[]): number {
+  let h = 0x811c9dc5;
+  for (const a of arrays) {
+    const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
   }
+  return h >>> 0;
 }

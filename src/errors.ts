@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'STOPPED'
   | 'RUN_EXISTS'
   | 'NOT_BUILT'
+  | 'DIVERGED'
   | 'INTERNAL';
 
 export class ParagenError extends Error {
@@ -70,9 +71,13 @@ export const errors = {
   /** A worker entry that only exists once TypeScript is compiled. */
   workerNotBuilt: (file: string) =>
     new ParagenError('NOT_BUILT', `worker entry ${file} is missing: run npm run build`, 1),
-  /** `strategy 'data' is not built yet: use --strategy single or model` */
-  strategyNotBuilt: (strategy: string) =>
-    new ParagenError('NOT_BUILT', `strategy '${strategy}' is not built yet: use --strategy single or model`, 2),
+  /** `replica 1 diverged from replica 0 at step 50: decoder weights differ (checksum 0x1a2b3c4d, replica 0 0x5e6f7a8b)` */
+  replicasDiverged: (replicas: readonly number[], step: number, what: string, sums: { readonly theirs: number; readonly first: number }) =>
+    new ParagenError(
+      'DIVERGED',
+      `replica${replicas.length === 1 ? '' : 's'} ${replicas.join(', ')} diverged from replica 0 at step ${step}: ${what} differ (checksum ${hex(sums.theirs)}, replica 0 ${hex(sums.first)})`,
+      1,
+    ),
   internal: (message: string, cause?: unknown) => new ParagenError('INTERNAL', message, 1, { cause }),
   /** `unknown option '--batchsize' (did you mean '--batch-size'?)` */
   unknownOption: (flag: string, suggestion?: string) =>
@@ -122,6 +127,10 @@ export const errors = {
   /** A command whose body another issue delivers: say so rather than fake output. */
   notBuilt: (command: string) => new ParagenError('NOT_BUILT', `paragen ${command} is not built yet`, 1),
 } as const;
+
+function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+}
 
 /** Several validation problems reported at once, one per line. */
 export function combine(problems: ParagenError[]): ParagenError {

@@ -29,6 +29,8 @@ export { sample } from './eval/sample.js';
 export type { SampleInput, SampleHooks, SampleResult } from './eval/sample.js';
 export { evaluate } from './eval/evaluate.js';
 export type { EvaluateInput, EvaluateHooks, Evaluation, VaeEvaluationResult, GanEvaluationResult } from './eval/evaluate.js';
+export { bench } from './bench/index.js';
+export type { BenchInput, BenchHooks, BenchResult } from './bench/index.js';
 export { useBackend, probeBackends, backendChoices } from './backend/index.js';
 export type { BackendChoice, BackendName, BackendInfo, Availability } from './backend/index.js';
 export { ParagenError } from './errors.js';

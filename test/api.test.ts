@@ -43,6 +43,7 @@ describe('public types', () => {
     expectTypeOf<Awaited<ReturnType<typeof paragen.useBackend>>>().toEqualTypeOf<paragen.BackendInfo>();
     expectTypeOf<Awaited<ReturnType<typeof paragen.evaluate>>>().toEqualTypeOf<paragen.Evaluation>();
     expectTypeOf<Awaited<ReturnType<typeof paragen.sample>>>().toEqualTypeOf<paragen.SampleResult>();
+    expectTypeOf<Awaited<ReturnType<typeof paragen.bench>>>().toEqualTypeOf<paragen.BenchResult>();
     expectTypeOf<paragen.ParagenError['code']>().toEqualTypeOf<paragen.ErrorCode>();
   });
 });
@@ -52,6 +53,6 @@ describe("the package's exports map", () => {
     const script =
       "const p = await import('paragen'); console.log(['train','sample','evaluate','bench','useBackend'].filter((k) => typeof p[k] === 'function').join(','));";
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
-    expect(stdout.trim()).toBe('train,sample,evaluate,useBackend');
+    expect(stdout.trim()).toBe('train,sample,evaluate,bench,useBackend');
   });
 });

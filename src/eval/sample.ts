@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../run/atomic.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, SampleConfig } from '../run/config-schema.js';
 import { imageNetwork, openTrainedRun } from '../run/trained-run.js';
+import { SamplePool } from './sample-pool.js';
 
 /** What `sample()` takes: the `paragen sample` settings, `run` required. */
 export type SampleInput = CommandInput<'sample'> & { readonly run: string };
@@ -55,8 +56,9 @@ export function outputFormat(out: string): 'png' | 'npy' {
  * noise from `seed` (default 0): the same seed gives the same images, for any
  * `n` (image i depends only on the seed and i).
  *
- * `workers` is accepted but generation runs in this thread for now; the worker
- * pool splits it in a later issue.
+ * With `workers` above 1, generation is split across that many worker
+ * threads (whole 256-image batches each, every thread its own wasm
+ * instance); the images are the same as with one.
  *
  * @example
  * const { images } = await sample({ run: 'runs/vae-mlp-20250101-120000', n: 16, seed: 1 });
@@ -72,7 +74,10 @@ export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promi
   });
   try {
     const network = imageNetwork(trained.spec);
-    const images = sampleImages(trained.spec, trained.part(network), config.n, new Rng(config.seed));
+    const images =
+      (config.workers ?? 1) > 1
+        ? await generateInPool(trained.spec.name, trained.part(network).getWeights(), config)
+        : sampleImages(trained.spec, trained.part(network), config.n, new Rng(config.seed));
     const [h, w, c] = trained.spec.imageShape;
     if (config.out !== undefined && format !== undefined) {
       const bytes =
@@ -94,6 +99,16 @@ export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promi
     };
   } finally {
     trained.dispose();
+  }
+}
+
+/** `config.n` images on `config.workers` threads. */
+async function generateInPool(model: string, weights: Float32Array[], config: SampleConfig): Promise<Float32Array> {
+  const pool = new SamplePool(config.workers ?? 1);
+  try {
+    return await pool.generate({ model, weights, backend: config.backend }, config.n, config.seed);
+  } finally {
+    await pool.close();
   }
 }
 

@@ -22,6 +22,7 @@ export {
 export type { NegElbo } from './losses.js';
 export { NetworkPart, loadPart } from './part.js';
 export type { ForwardOptions, GradOptions, LossGradResult, VjpResult, Wrt } from './part.js';
+export { TapedPass } from './tape.js';
 export { MODEL_NAMES, adamConfig, createPart, createParts, modelSpec } from './registry.js';
 export type {
   GanModelName,

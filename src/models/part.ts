@@ -26,8 +26,12 @@
  * The cost of recomputation: `vjp` re-runs the forward pass its caller already
  * ran (one extra forward per `vjp`); `lossGrad` forms the upstream gradient
  * under the same tape, so a pass differentiated that way runs forward once.
- * Backward work is the same as one tape's, and `wrt` skips what is not
- * needed (e.g. the discriminator's input gradient on real images).
+ * `forwardTaped` avoids the recomputation altogether: it keeps the pass's
+ * tape (tape.ts) until `vjpTaped` — the same numbers as `forward` then
+ * `vjp`, without the second forward pass, at the price of holding the
+ * tensors the backward pass needs in between. Backward work is the same as
+ * one tape's, and `wrt` skips what is not needed (e.g. the discriminator's
+ * input gradient on real images).
  * Distinct passes must use distinct seeds (a plan draws them from an Rng).
  * Tensors returned by any method belong to the caller, who disposes them.
  */
@@ -36,6 +40,7 @@ import { errors } from '../errors.js';
 import { Rng } from '../rng.js';
 import { Adam, type AdamConfig, type AdamState } from './adam.js';
 import { loadModel, saveModel, type LoadableFiles, type ModelFiles } from './artifacts.js';
+import { TapedPass } from './tape.js';
 
 type LayerVariable = tf.layers.Layer['weights'][number];
 
@@ -176,6 +181,27 @@ export class NetworkPart {
     const { value, inputGrad, grads } = this.#grad(() => this.#train(input, seed), input, options.wrt, upstream);
     value.dispose();
     return { inputGrad, grads };
+  }
+
+  /**
+   * The training pass `forward(input, { training: true, seed })`, with its
+   * tape kept for `vjpTaped` (the caller disposes the pass). `input` must stay
+   * alive until then.
+   */
+  forwardTaped(input: tf.Tensor, options: { seed: number }): TapedPass {
+    const seed = checkSeed(options.seed);
+    return TapedPass.record(() => this.#train(input, seed));
+  }
+
+  /**
+   * `vjp` of a pass recorded by `forwardTaped` on `input`, without running
+   * it again; may be called more than once (with other upstream gradients).
+   */
+  vjpTaped(pass: TapedPass, input: tf.Tensor, upstream: tf.Tensor, wrt: Wrt = 'both'): VjpResult {
+    const weights = wrt === 'input' ? [] : this.trainableVariables;
+    const xs = wrt === 'weights' ? weights : [input, ...weights];
+    const grads = pass.backward(xs, upstream).map((g, i) => g ?? tf.zerosLike(xs[i]!));
+    return wrt === 'weights' ? { inputGrad: null, grads } : { inputGrad: grads[0]!, grads: grads.slice(1) };
   }
 
   /**

@@ -10,10 +10,12 @@
  * function (`discriminatorBackward`, `decoderBackward`, `latentBackward`) for
  * the actors to call.
  *
- * Cost against one tape over the whole loss: the parts recompute their
- * forward passes — the GAN step runs G twice and D three times (once on real,
- * twice on fake) where one tape runs them once and twice; the VAE step runs the
- * encoder twice and the decoder once. The backward passes are the same.
+ * Cost against one tape over the whole loss: none in forward passes. The
+ * network whose backward must wait for another's gradient (the generator, the
+ * encoder) keeps its forward pass's tape (`forwardTaped`), and the
+ * discriminator's fake pass serves both its gradients from one tape — so G
+ * runs once and D twice (real, fake), the encoder and decoder once each, as
+ * one tape over the whole loss would. The backward passes are the same.
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
@@ -55,33 +57,52 @@ export interface DiscriminatorBackward {
 }
 
 /**
+ * `loss` times `weight`, skipped when the weight is 1 so that an unsplit step
+ * runs exactly the ops it always did.
+ */
+function weighted(loss: tf.Scalar, weight: number): tf.Scalar {
+  return weight === 1 ? loss : tf.mul(loss, weight);
+}
+
+/**
  * The discriminator's half of a GAN step: its gradients from the
  * discriminator loss on the real and fake passes, and the input gradient of
  * the generator loss on the same fake pass (same dropout mask, as one tape
  * over `generator_loss(fake_output)` would see).
+ *
+ * `weight` scales both losses (and so every gradient): a microbatch or a
+ * replica's shard of n images out of a global batch of B passes n/B, so that
+ * the weighted parts sum to the global batch's mean loss and its gradients.
  */
 export function discriminatorBackward(
   discriminator: NetworkPart,
   real: tf.Tensor,
   fake: tf.Tensor,
   seeds: { real: number; fake: number },
+  weight = 1,
 ): DiscriminatorBackward {
   return tf.tidy(() => {
-    const onReal = discriminator.lossGrad(real, (l) => tf.mean(bceWithLogits(l, 1)), {
+    const onReal = discriminator.lossGrad(real, (l) => weighted(tf.mean(bceWithLogits(l, 1)), weight), {
       seed: seeds.real,
       wrt: 'weights',
     });
-    const onFake = discriminator.lossGrad(fake, (l) => tf.mean(bceWithLogits(l, 0)), {
-      seed: seeds.fake,
-      wrt: 'weights',
-    });
-    const forGenerator = discriminator.lossGrad(fake, generatorLoss, { seed: seeds.fake, wrt: 'input' });
-    return {
-      dLoss: tf.add(onReal.loss, onFake.loss) as tf.Scalar,
-      gLoss: forGenerator.loss,
-      fakeGrad: forGenerator.inputGrad!,
-      grads: onReal.grads.map((g, i) => tf.add(g, onFake.grads[i]!)),
-    };
+    // One forward pass on the fake batch, kept on its tape, serves both of its
+    // backward passes: the discriminator loss (to the weights) and the generator
+    // loss (to the fake images).
+    const pass = discriminator.forwardTaped(fake, { seed: seeds.fake });
+    try {
+      const onFake = tf.valueAndGrad((l: tf.Tensor) => weighted(tf.mean(bceWithLogits(l, 0)), weight))(pass.output);
+      const forGenerator = tf.valueAndGrad((l: tf.Tensor) => weighted(generatorLoss(l), weight))(pass.output);
+      const fakeGrads = discriminator.vjpTaped(pass, fake, onFake.grad, 'weights').grads;
+      return {
+        dLoss: tf.add(onReal.loss, onFake.value) as tf.Scalar,
+        gLoss: forGenerator.value as tf.Scalar,
+        fakeGrad: discriminator.vjpTaped(pass, fake, forGenerator.grad, 'input').inputGrad!,
+        grads: onReal.grads.map((g, i) => tf.add(g, fakeGrads[i]!)),
+      };
+    } finally {
+      pass.dispose();
+    }
   });
 }
 
@@ -96,19 +117,24 @@ export interface GanGradients {
 /**
  * The gradients of one DCGAN-tutorial step: G(noise) → D on real and on fake
  * → D's gradients of the discriminator loss, G's gradients through D's input
- * gradient of the generator loss. Nothing is applied.
+ * gradient of the generator loss. Nothing is applied. `weight` scales the
+ * losses and gradients (see `discriminatorBackward`).
  */
-export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): GanGradients {
+export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, weight = 1): GanGradients {
   if (real.shape[0] !== plan.batchSize) {
     throw errors.invalidValue('real batch size', `the plan's ${plan.batchSize}`, real.shape[0]);
   }
   const { generator, discriminator } = parts;
   return tf.tidy(() => {
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
-    const fake = generator.forward(noise, { training: true, seed: plan.seeds.generator });
-    const d = discriminatorBackward(discriminator, real, fake, plan.seeds);
-    const g = generator.vjp(noise, d.fakeGrad, { seed: plan.seeds.generator, wrt: 'weights' });
-    return { dLoss: d.dLoss, gLoss: d.gLoss, generatorGrads: g.grads, discriminatorGrads: d.grads };
+    const pass = generator.forwardTaped(noise, { seed: plan.seeds.generator });
+    try {
+      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight);
+      const g = generator.vjpTaped(pass, noise, d.fakeGrad, 'weights');
+      return { dLoss: d.dLoss, gLoss: d.gLoss, generatorGrads: g.grads, discriminatorGrads: d.grads };
+    } finally {
+      pass.dispose();
+    }
   });
 }
 
@@ -166,16 +192,23 @@ export function latentSample(h: tf.Tensor, eps: tf.Tensor): tf.Tensor {
 /**
  * Back through the reparameterisation: given ∂bce/∂z, the gradient of
  * bce + KL with respect to the encoder output h = [mu | logvar], and the KL.
+ * `weight` scales the KL term (and the returned KL); `zGrad` comes already
+ * scaled from a weighted decoder loss (see `discriminatorBackward`).
  */
-export function latentBackward(h: tf.Tensor, eps: tf.Tensor, zGrad: tf.Tensor): { hGrad: tf.Tensor; kl: tf.Scalar } {
+export function latentBackward(
+  h: tf.Tensor,
+  eps: tf.Tensor,
+  zGrad: tf.Tensor,
+  weight = 1,
+): { hGrad: tf.Tensor; kl: tf.Scalar } {
   return tf.tidy(() => {
     // d/dh [ Σ z(h)·zGrad + KL(h) ] is the chain rule through z plus KL's own gradient.
     const hGrad = tf.grad((hh: tf.Tensor) => {
       const { mu, logvar } = splitLatent(hh);
-      return tf.add(tf.sum(tf.mul(reparameterize(mu, logvar, eps), zGrad)), gaussianKl(mu, logvar));
+      return tf.add(tf.sum(tf.mul(reparameterize(mu, logvar, eps), zGrad)), weighted(gaussianKl(mu, logvar), weight));
     })(h);
     const { mu, logvar } = splitLatent(h);
-    return { hGrad, kl: gaussianKl(mu, logvar) };
+    return { hGrad, kl: weighted(gaussianKl(mu, logvar), weight) };
   });
 }
 
@@ -188,9 +221,12 @@ export interface DecoderBackward {
   grads: tf.Tensor[];
 }
 
-/** The decoder's half of a VAE step: its loss on the images `x`, its gradients, and ∂bce/∂z. */
-export function decoderBackward(decoder: NetworkPart, z: tf.Tensor, x: tf.Tensor, seed: number): DecoderBackward {
-  const r = decoder.lossGrad(z, (logits) => bernoulliNll(logits, x), { seed, wrt: 'both' });
+/**
+ * The decoder's half of a VAE step: its loss on the images `x`, its
+ * gradients, and ∂bce/∂z; `weight` scales all three (see `discriminatorBackward`).
+ */
+export function decoderBackward(decoder: NetworkPart, z: tf.Tensor, x: tf.Tensor, seed: number, weight = 1): DecoderBackward {
+  const r = decoder.lossGrad(z, (logits) => weighted(bernoulliNll(logits, x), weight), { seed, wrt: 'both' });
   return { bce: r.loss, zGrad: r.inputGrad!, grads: r.grads };
 }
 
@@ -206,21 +242,27 @@ export interface VaeGradients {
 /**
  * The gradients of one VAE step: encoder forward → z from the plan's eps →
  * decoder loss and gradients → back through the reparameterisation plus the
- * KL gradient → encoder vjp. Nothing is applied.
+ * KL gradient → encoder vjp. Nothing is applied. `weight` scales the losses
+ * and gradients (see `discriminatorBackward`).
  */
-export function vaeGradients(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeGradients {
+export function vaeGradients(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan, weight = 1): VaeGradients {
   if (x.shape[0] !== plan.batchSize) {
     throw errors.invalidValue('image batch size', `the plan's ${plan.batchSize}`, x.shape[0]);
   }
   const { encoder, decoder } = parts;
   return tf.tidy(() => {
     const eps = tf.tensor2d(plan.eps, [plan.batchSize, plan.latentDim]);
-    const h = encoder.forward(x, { training: true, seed: plan.seeds.encoder });
-    const z = latentSample(h, eps);
-    const dec = decoderBackward(decoder, z, x, plan.seeds.decoder);
-    const { hGrad, kl } = latentBackward(h, eps, dec.zGrad);
-    const enc = encoder.vjp(x, hGrad, { seed: plan.seeds.encoder, wrt: 'weights' });
-    return { loss: tf.add(dec.bce, kl) as tf.Scalar, bce: dec.bce, kl, encoderGrads: enc.grads, decoderGrads: dec.grads };
+    const pass = encoder.forwardTaped(x, { seed: plan.seeds.encoder });
+    try {
+      const h = pass.output;
+      const z = latentSample(h, eps);
+      const dec = decoderBackward(decoder, z, x, plan.seeds.decoder, weight);
+      const { hGrad, kl } = latentBackward(h, eps, dec.zGrad, weight);
+      const enc = encoder.vjpTaped(pass, x, hGrad, 'weights');
+      return { loss: tf.add(dec.bce, kl) as tf.Scalar, bce: dec.bce, kl, encoderGrads: enc.grads, decoderGrads: dec.grads };
+    } finally {
+      pass.dispose();
+    }
   });
 }
 

@@ -1,9 +1,36 @@
 /**
- * The actor engine: the `single` and `model` strategies over thread or
- * process hosts. The coordinator (this class, in the calling thread) draws
- * each step's plan from `stepRng(seed)` exactly as `LocalEngine` does, asks
- * the data loader for the batch and the network actors for the step's halves
- * (schedule.ts), and applies or discards as one. It also supervises.
+ * The actor engine: every strategy — single, data, model, pipeline and data
+ * × pipeline (strategy.ts) — over thread or process hosts. The coordinator
+ * (this class, in the calling thread) draws each step's plan from
+ * `stepRng(seed)` exactly as `LocalEngine` does, asks each replica's data
+ * loader for its shard of the batch and the network actors for the step's
+ * parts (schedule.ts, pipeline.ts), and applies or discards as one. It also
+ * supervises, and checks that replicas stay identical.
+ *
+ * What each strategy reproduces, for the same seed and global batch:
+ * - `single`, `model`: LocalEngine, bit for bit.
+ * - `pipeline` (m microbatches): LocalEngine with gradient accumulation over
+ *   the same m microbatches (`new LocalEngine(options, dataset, { microbatches: m })`),
+ *   bit for bit. For models without batch norm or dropout (the VAEs) that is
+ *   the unsplit step up to float rounding. For a GAN, stage 0 is the
+ *   generator, stage 1 the discriminator and both losses; the discriminator
+ *   takes microbatch c (its real rows and G's fake rows) while the generator
+ *   computes c+1; both apply one update after the last microbatch, so every
+ *   microbatch — and G's gradient through D — sees D's pre-update weights.
+ *   What differs from the unsplit step is batch norm (G normalises each
+ *   microbatch with its own statistics, and its moving averages take one
+ *   update per microbatch, as Keras does per call) and the dropout masks
+ *   (drawn per microbatch, chunks.ts).
+ * - `data` (R replicas): LocalEngine up to float rounding for models without
+ *   batch norm or dropout: the same batches, noise and eps rows, and each
+ *   shard's gradients weighted by its rows, so uneven shards give the global
+ *   mean. With batch norm (the DCGANs' generator) each replica normalises
+ *   with its shard's statistics — PyTorch DDP without SyncBatchNorm — and
+ *   the moving averages take the replicas' weighted mean statistics (the
+ *   global batch mean exactly; the shards' mean variance); D's dropout masks
+ *   are drawn per shard. Every replica holds the same weights and optimizer
+ *   state, bit for bit: checked by checksum every `checksumEvery` steps and
+ *   at every save, and a divergence is an error naming the replicas.
  *
  * Supervision. Every `snapshotEvery` steps (and after creation or a restore)
  * the coordinator keeps a snapshot: each network's weights and optimizer
@@ -22,6 +49,11 @@
  * An error an actor throws (as opposed to its worker dying) is not retried:
  * replay would meet it again.
  *
+ * With replicas, a death anywhere wakes the replicas waiting for it in an
+ * all-reduce (`abortGroup`), and every replica is rolled back together.
+ * Replica r's actors are named `<actor>/r` (topology.ts); restart budgets
+ * are per actor, and restart events name the role (`decoder`).
+ *
  * When a budget is spent, `step()` (and every later call but `save` and
  * `close`) rejects with `errors.actorFailed(actor, cause)`. `save()` then
  * returns the last snapshot — a consistent state as of `stateStep` steps,
@@ -30,20 +62,26 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import { Subject, type Subscription } from 'rxjs';
-import type { DataLoaderEvent, DataLoaderProtocol } from '../../actors/data-loader.js';
-import type { NetworkInit, TensorCount } from '../../actors/network.js';
-import { ActorDied, ActorSystem, type ActorRef, type FaultPlan, type HostKind } from '../actor/index.js';
+import type { BatchReply } from '../../actors/data-loader.js';
+import type { TensorCount } from '../../actors/network.js';
+import { ActorDied, ActorSystem, type FaultPlan, type HostKind } from '../actor/index.js';
 import { fixes, type BackendChoice } from '../backend/index.js';
-import { BatchSampler, type Cursor, type Dataset, type Split } from '../data/index.js';
+import { BatchSampler, type Cursor, type Dataset } from '../data/index.js';
 import { errors, type ParagenError } from '../errors.js';
 import { modelSpec, planGanStep, planVaeStep, type ModelSpec, type NetworkName } from '../models/index.js';
 import type { Rng, RngState } from '../rng.js';
-import { FAMILY_ACTORS, parseFault, type ActorName, type StrategyChoice } from '../run/config-schema.js';
+import type { ActorName, StrategyChoice } from '../run/config-schema.js';
+import { abortGroup, isAborted, resetGroup } from './all-reduce.js';
+import { checkCount, configFault, filesOf, ownSplit, sharedSplit } from './engine-input.js';
 import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 import { checkImageShape, ENGINE_STATE_FILE, stepRng, type EngineOptions } from './local.js';
-import { ganStep, networkRefs, settleAll, vaeStep, type NetworkActors, type NetworkRef, type StepOutcome } from './schedule.js';
+import { stageZeroOrder, type StageOp } from './pipeline.js';
+import { checkReplicas } from './replica-check.js';
+import { ganStep, settleAll, vaeStep, type NetworkRef, type ReplicaStep, type StepRun, type StepSchedule } from './schedule.js';
 import { engineStateFile, snapshotFiles, type Snapshot } from './snapshot.js';
-import { planStrategy, type StrategyPlan } from './strategy.js';
+import { StepStats, type EngineStats } from './stats.js';
+import { planStrategy, type PipelineSchedule, type StrategyPlan } from './strategy.js';
+import { allNetworkRefs, networkRefsOf, roleOf, spawnTopology, type Topology } from './topology.js';
 
 /** What the actor engine reads of a run's config (a `RunConfig` is one). */
 export interface ActorEngineOptions extends EngineOptions {
@@ -51,13 +89,17 @@ export interface ActorEngineOptions extends EngineOptions {
   readonly workers?: number;
   readonly host: HostKind;
   readonly backend: BackendChoice;
+  /** Pipeline microbatches per replica (default 4; `pipeline` only). */
+  readonly microbatches?: number;
+  /** Pipeline schedule (default 1f1b). */
+  readonly schedule?: PipelineSchedule;
   /** Restarts allowed per actor before the run fails. */
   readonly maxRestarts: number;
   /** Steps between snapshots that a restart rolls back to. */
   readonly snapshotEvery: number;
   /** Batches the data loader keeps ready ahead. */
   readonly prefetch: number;
-  /** `crash:<actor>@<step>`: that actor's worker exits at that step, once. */
+  /** `crash:<actor>@<step>`: that actor's worker (replica 0's) exits at that step, once. */
   readonly fault?: string;
 }
 
@@ -67,9 +109,15 @@ export interface ActorEngineHooks {
   readonly fault?: { readonly actor: ActorName; readonly plan: FaultPlan };
   /** Thread hosts: limits of each worker thread. */
   readonly resourceLimits?: ResourceLimits;
+  /** Cores `auto` plans for (default: this machine's). */
+  readonly cores?: number;
+  /** Steps between the replicas' checksum comparisons (default 50; also at every save). */
+  readonly checksumEvery?: number;
+  /** Called once the actors are up, with every network actor by name (tests reach a replica through it). */
+  readonly onSpawn?: (networks: ReadonlyMap<string, NetworkRef>) => void;
 }
 
-type LoaderRef = ActorRef<DataLoaderProtocol, DataLoaderEvent>;
+const CHECKSUM_EVERY = 50;
 
 export class ActorEngine implements Engine {
   readonly placement: Partial<Record<ActorName, number>>;
@@ -80,9 +128,14 @@ export class ActorEngine implements Engine {
   readonly #options: ActorEngineOptions;
   readonly #spec: ModelSpec;
   readonly #system: ActorSystem;
-  readonly #loader: LoaderRef;
-  readonly #actors: NetworkActors;
+  readonly #topology: Topology;
+  /** Replica 0's network actors: what snapshots, saves and samples read. */
   readonly #refs: NetworkRef[];
+  /** Every replica's network actors. */
+  readonly #all: NetworkRef[];
+  readonly #order: readonly StageOp[];
+  readonly #checksumEvery: number;
+  readonly #stats: StepStats;
   readonly #sampler: BatchSampler;
   readonly #rng: Rng;
   readonly #restarts = new Map<string, number>();
@@ -90,22 +143,29 @@ export class ActorEngine implements Engine {
   #cursor: Cursor = { epoch: 0, index: 0 };
   #done = 0;
   #snapshot: Snapshot | undefined;
+  /** The last step's update, sent and not yet awaited. */
+  #pending: Promise<void> | undefined;
+  /** The next step's shards, asked for ahead. */
+  #ahead: { readonly step: number; readonly batches: Promise<BatchReply[]> } | undefined;
   #failure: ParagenError | undefined;
   #busy = false;
   #closing: Promise<void> | undefined;
 
   private constructor(
     options: ActorEngineOptions,
-    parts: { spec: ModelSpec; plan: StrategyPlan; system: ActorSystem; loader: LoaderRef; actors: NetworkActors; sampler: BatchSampler },
+    parts: { spec: ModelSpec; plan: StrategyPlan; system: ActorSystem; topology: Topology; sampler: BatchSampler; checksumEvery: number },
   ) {
     this.#options = options;
     this.#spec = parts.spec;
     this.plan = parts.plan;
     this.placement = { ...parts.plan.placement };
     this.#system = parts.system;
-    this.#loader = parts.loader;
-    this.#actors = parts.actors;
-    this.#refs = networkRefs(parts.actors);
+    this.#topology = parts.topology;
+    this.#refs = networkRefsOf(parts.topology.replicas[0]!.actors);
+    this.#all = allNetworkRefs(parts.topology);
+    this.#order = stageZeroOrder(parts.plan.schedule, parts.plan.microbatches);
+    this.#checksumEvery = parts.checksumEvery;
+    this.#stats = new StepStats(parts.plan);
     this.#sampler = parts.sampler;
     this.stepsPerEpoch = parts.sampler.batchesPerEpoch;
     this.#rng = stepRng(options.seed);
@@ -122,9 +182,12 @@ export class ActorEngine implements Engine {
     checkCount('maxRestarts', options.maxRestarts, 0);
     checkCount('snapshotEvery', options.snapshotEvery, 1);
     checkCount('prefetch', options.prefetch, 1);
-    const plan = planStrategy(options);
+    const plan = planStrategy({ ...options, ...(hooks.cores === undefined ? {} : { cores: hooks.cores }) });
     if (plan.host === 'thread' && (options.backend === 'gpu' || options.backend === 'native')) {
       throw errors.backendUnavailable(fixes.thread(options.backend));
+    }
+    if (plan.host === 'process' && plan.replicas > 1) {
+      throw errors.invalidValue('host', `'thread' for ${plan.replicas} replicas (they all-reduce in memory shared between threads)`, plan.host);
     }
     const sampler = new BatchSampler(dataset.train.count, options.batchSize, options.seed, { dropLast: true });
     const fault = hooks.fault ?? configFault(options.fault, spec);
@@ -134,37 +197,20 @@ export class ActorEngine implements Engine {
       ...(hooks.resourceLimits ? { resourceLimits: hooks.resourceLimits } : {}),
     });
     try {
-      const where = (actor: ActorName) => ({
-        worker: plan.placement[actor]!,
-        ...(fault?.actor === actor ? { fault: fault.plan } : {}),
-      });
-      const net: NetworkInit = { model: options.model, seed: options.seed, lr: options.lr, beta1: options.beta1, backend: options.backend };
-      const split = plan.host === 'thread' ? sharedSplit(dataset.train) : ownSplit(dataset.train);
-      const loading = system.spawn(
-        'dataLoader',
-        'dataLoader',
-        { split, batchSize: options.batchSize, seed: options.seed, prefetch: options.prefetch, range: spec.range },
-        where('dataLoader'),
-      );
-      const networks: Promise<NetworkActors> =
-        spec.kind === 'gan'
-          ? Promise.all([
-              system.spawn('generator', 'generator', net, where('generator')),
-              system.spawn('discriminator', 'discriminator', net, where('discriminator')),
-            ]).then(([generator, discriminator]) => ({ kind: 'gan', generator, discriminator }))
-          : Promise.all([
-              system.spawn('encoder', 'encoder', net, where('encoder')),
-              system.spawn('decoder', 'decoder', net, where('decoder')),
-            ]).then(([encoder, decoder]) => ({ kind: 'vae', encoder, decoder }));
-      const [loader, actors] = await settleAll<unknown>([loading, networks]);
-      const engine = new ActorEngine(options, {
+      const topology = await spawnTopology(system, {
         spec,
         plan,
-        system,
-        loader: loader as LoaderRef,
-        actors: actors as NetworkActors,
-        sampler,
+        split: plan.host === 'thread' ? sharedSplit(dataset.train) : ownSplit(dataset.train),
+        batchSize: options.batchSize,
+        prefetch: options.prefetch,
+        network: { model: options.model, seed: options.seed, lr: options.lr, beta1: options.beta1, backend: options.backend },
+        backend: options.backend,
+        ...(fault ? { fault } : {}),
       });
+      const checksumEvery = hooks.checksumEvery ?? CHECKSUM_EVERY;
+      checkCount('checksumEvery', checksumEvery, 1);
+      const engine = new ActorEngine(options, { spec, plan, system, topology, sampler, checksumEvery });
+      hooks.onSpawn?.(new Map(engine.#all.map((ref) => [ref.name, ref])));
       await engine.#takeSnapshot();
       return engine;
     } catch (error) {
@@ -185,6 +231,7 @@ export class ActorEngine implements Engine {
   async save(): Promise<StateFiles> {
     if (this.#failure) return snapshotFiles(this.#spec, this.#snapshot!, this.#options);
     return this.#supervised(async () => {
+      await this.#checkReplicas();
       const parts = await settleAll(this.#refs.map((ref) => ref.call('save')));
       const files: StateFiles = Object.assign({}, ...parts) as StateFiles;
       files[ENGINE_STATE_FILE] = engineStateFile(this.#cursor, this.#rng.state());
@@ -199,14 +246,15 @@ export class ActorEngine implements Engine {
     if (state.format !== 'paragen-engine') throw errors.checkpoint(`${ENGINE_STATE_FILE} is not a paragen engine state`);
     this.#sampler.seek(state.cursor);
     await this.#supervised(async () => {
-      const names = this.#spec.networks as readonly NetworkName[];
+      await this.#drain();
       try {
-        await settleAll(this.#refs.map((ref, i) => ref.call('stage', filesOf(names[i]!, files))));
+        await settleAll(this.#all.map((ref) => ref.call('stage', filesOf(roleOf(ref.name), files))));
       } catch (error) {
-        await settleAll(this.#refs.map((ref) => ref.call('abort')));
+        await settleAll(this.#all.map((ref) => ref.call('abort')));
         throw error;
       }
-      await settleAll([...this.#refs.map((ref) => ref.call('commit')), this.#loader.call('seek', state.cursor)]);
+      const loaders = this.#topology.replicas.map((r) => r.loader.call('seek', state.cursor));
+      await settleAll([...this.#all.map((ref) => ref.call('commit')), ...loaders]);
       this.#rng.setState(state.rng);
       this.#cursor = state.cursor;
       this.#done = state.cursor.epoch * this.stepsPerEpoch + state.cursor.index;
@@ -216,18 +264,40 @@ export class ActorEngine implements Engine {
 
   sample(n: number, seed: number): Promise<Float32Array> {
     return this.#supervised(async () => {
-      const a = this.#actors;
+      const a = this.#topology.replicas[0]!.actors;
       const reply = a.kind === 'gan' ? await a.generator.call('sample', { n, seed }) : await a.decoder.call('sample', { n, seed });
       return reply.images;
     });
   }
 
-  /** Live tensors in each network actor's thread (flat across steps when nothing leaks). */
-  memory(): Promise<Partial<Record<NetworkName, TensorCount>>> {
+  /** From the supervisor's snapshot when it is of this step (free), else from replica 0's actor. */
+  networkWeights(network: NetworkName): Promise<Float32Array[]> {
     return this.#supervised(async () => {
-      const counts = await settleAll(this.#refs.map((ref) => ref.call('memory')));
-      return Object.fromEntries(this.#refs.map((ref, i) => [ref.name, counts[i]!]));
+      const held = this.#snapshot?.step === this.#done ? this.#snapshot.networks[network] : undefined;
+      // Copies: a rollback hands the snapshot's buffers to the actors.
+      if (held) return held.weights.map((w) => w.slice());
+      const ref = this.#refs.find((r) => roleOf(r.name) === network);
+      if (!ref) throw errors.internal(`no network ${network} in this engine`);
+      return (await ref.call('snapshot')).weights;
     });
+  }
+
+  /** Live tensors in each network actor's thread (flat across steps when nothing leaks), by actor name. */
+  memory(): Promise<Record<string, TensorCount>> {
+    return this.#supervised(async () => {
+      const counts = await settleAll(this.#all.map((ref) => ref.call('memory')));
+      return Object.fromEntries(this.#all.map((ref, i) => [ref.name, counts[i]!]));
+    });
+  }
+
+  /** The plan's shape and, for pipelines, the mean bubble per step since creation or `resetStats()`. */
+  stats(): EngineStats {
+    return this.#stats.summary();
+  }
+
+  /** Starts `stats()` afresh (after a warm-up). */
+  resetStats(): void {
+    this.#stats.reset();
   }
 
   close(): Promise<void> {
@@ -253,6 +323,7 @@ export class ActorEngine implements Engine {
       for (;;) {
         try {
           while (this.#done < target) await this.#runStep();
+          await this.#settle();
           return await work();
         } catch (error) {
           if (!(error instanceof ActorDied)) throw error;
@@ -268,15 +339,16 @@ export class ActorEngine implements Engine {
   async #recover(died: ActorDied): Promise<void> {
     let death = died.death;
     for (;;) {
-      const actor = (death.actor ?? 'unknown') as ActorName;
-      const attempt = (this.#restarts.get(actor) ?? 0) + 1;
+      const name = death.actor ?? 'unknown';
+      const attempt = (this.#restarts.get(name) ?? 0) + 1;
       if (attempt > this.#options.maxRestarts) {
         const spent = this.#options.maxRestarts === 0 ? 'no restarts allowed' : `restart budget of ${this.#options.maxRestarts} spent`;
-        this.#failure = errors.actorFailed(actor, `${death.cause} (${spent})`);
+        this.#failure = errors.actorFailed(name, `${death.cause} (${spent})`);
         throw this.#failure;
       }
-      this.#restarts.set(actor, attempt);
-      this.events$.next({ type: 'restart', actor, cause: death.cause, attempt });
+      this.#restarts.set(name, attempt);
+      this.events$.next({ type: 'restart', actor: roleOf(name), cause: death.cause, attempt });
+      await this.#drain();
       try {
         await this.#system.revive(death.worker);
         await this.#rollback();
@@ -288,27 +360,87 @@ export class ActorEngine implements Engine {
     }
   }
 
+  /**
+   * One step. Two round trips are taken off its path: the shards of the next
+   * step are asked for as this one's update goes out (the loaders answer
+   * between the network requests on their workers), and the update itself is
+   * not awaited here but before the next request that needs it (`#settle`):
+   * each actor runs it before anything sent to it later.
+   */
   async #runStep(): Promise<StepResult> {
+    await this.#settle();
     const step = this.#done + 1;
     const { batchSize } = this.#options;
-    const batch = await this.#loader.call('take', { step });
+    const { replicas, groups } = this.#topology;
+    const ahead = this.#ahead?.step === step ? this.#ahead.batches : this.#take(step);
+    this.#ahead = undefined;
+    const batches = await ahead;
+    const work: ReplicaStep[] = replicas.map((r, i) => ({ actors: r.actors, x: batches[i]!.x, shard: r.shard }));
+    const schedule: StepSchedule = { step, order: this.#order, stages: this.plan.stages, onFailure: () => groups.forEach(abortGroup) };
     const spec = this.#spec;
-    const actors = this.#actors;
-    let outcome: StepOutcome;
-    if (spec.kind === 'gan' && actors.kind === 'gan') {
-      outcome = await ganStep(actors, batch.x, planGanStep(this.#rng, batchSize, spec.noiseDim), step);
-    } else if (spec.kind === 'vae' && actors.kind === 'vae') {
-      outcome = await vaeStep(actors, batch.x, planVaeStep(this.#rng, batchSize, spec.latentDim), step);
-    } else {
-      throw errors.internal(`model ${spec.name} is a ${spec.kind} but its actors are a ${actors.kind}'s`);
+    const started = performance.now();
+    let run: StepRun;
+    try {
+      run =
+        spec.kind === 'gan'
+          ? await ganStep(work, planGanStep(this.#rng, batchSize, spec.noiseDim), schedule)
+          : await vaeStep(work, planVaeStep(this.#rng, batchSize, spec.latentDim), schedule);
+    } finally {
+      // Every request has settled: no replica is inside an all-reduce any more.
+      this.#resetAborted();
     }
+    this.#pending = run.update;
+    this.#ahead = { step: step + 1, batches: this.#take(step + 1) };
+    this.#stats.add(performance.now() - started, run.outcome.bubble);
+    const batch = batches[0]!;
     this.#cursor = batch.index + 1 < this.stepsPerEpoch ? { epoch: batch.epoch, index: batch.index + 1 } : { epoch: batch.epoch + 1, index: 0 };
     this.#done = step;
+    if (step % this.#checksumEvery === 0) await this.#checkReplicas();
     if (step % this.#options.snapshotEvery === 0) await this.#takeSnapshot();
-    return { ...outcome, samples: batchSize, epoch: batch.epoch };
+    return { ...run.outcome, samples: batchSize, epoch: batch.epoch };
+  }
+
+  /** Every replica's shard of batch `step` (rejections are observed when awaited). */
+  #take(step: number): Promise<BatchReply[]> {
+    const batches = settleAll(this.#topology.replicas.map((r) => r.loader.call('take', { step })));
+    batches.catch(() => undefined);
+    return batches;
+  }
+
+  /** Waits for the last step's update; its failure is thrown here. */
+  async #settle(): Promise<void> {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    try {
+      await pending;
+    } finally {
+      this.#resetAborted();
+    }
+  }
+
+  /** Lets every request in flight (an update, the next shards) settle and forgets them: before a rollback or a restore. */
+  async #drain(): Promise<void> {
+    await Promise.allSettled([this.#pending, this.#ahead?.batches]);
+    this.#pending = undefined;
+    this.#ahead = undefined;
+    this.#resetAborted();
+  }
+
+  /** After a failed step every request has settled, so no replica is inside an all-reduce: the groups can start again. */
+  #resetAborted(): void {
+    const { groups } = this.#topology;
+    if (groups.some(isAborted)) groups.forEach(resetGroup);
+  }
+
+  /** With replicas: their weights and optimizer states must agree (`errors.replicasDiverged`). */
+  async #checkReplicas(): Promise<void> {
+    await this.#settle();
+    if (this.#topology.replicas.length > 1) await checkReplicas(this.#topology, this.#done);
   }
 
   async #takeSnapshot(): Promise<void> {
+    await this.#settle();
     const states = await settleAll(this.#refs.map((ref) => ref.call('snapshot')));
     this.#snapshot = {
       step: this.#done,
@@ -318,56 +450,15 @@ export class ActorEngine implements Engine {
     };
   }
 
+  /** Every replica back to the snapshot (replica 0's state, which all replicas shared). */
   async #rollback(): Promise<void> {
     const snapshot = this.#snapshot!;
     await settleAll([
-      ...this.#refs.map((ref) => ref.call('restore', snapshot.networks[ref.name as NetworkName]!)),
-      this.#loader.call('seek', snapshot.cursor),
+      ...this.#all.map((ref) => ref.call('restore', snapshot.networks[roleOf(ref.name) as NetworkName]!)),
+      ...this.#topology.replicas.map((r) => r.loader.call('seek', snapshot.cursor)),
     ]);
     this.#rng.setState(snapshot.rng);
     this.#cursor = snapshot.cursor;
     this.#done = snapshot.step;
   }
-}
-
-function checkCount(field: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw errors.invalidValue(field, min === 0 ? 'a non-negative integer' : 'a positive integer', value);
-  }
-}
-
-/** The config's `crash:<actor>@<step>`, checked against the model's actors. */
-function configFault(value: string | undefined, spec: ModelSpec): { actor: ActorName; plan: FaultPlan } | undefined {
-  if (value === undefined) return undefined;
-  const fault = parseFault(value);
-  const actors = FAMILY_ACTORS[spec.kind];
-  if (!fault || !actors.includes(fault.actor) || fault.step < 1) {
-    throw errors.invalidValue('fault', `'crash:<actor>@<step>' with <actor> one of ${actors.join(', ')} and <step> from 1`, value);
-  }
-  return { actor: fault.actor, plan: { kind: 'crash', step: fault.step } };
-}
-
-/** The split with its images in a SharedArrayBuffer: every thread (and every restart) reads the same memory. */
-function sharedSplit(split: Split): Split {
-  const { images } = split;
-  const shared = new SharedArrayBuffer(images.byteLength);
-  const copy = images instanceof Uint8Array ? new Uint8Array(shared) : new Float32Array(shared);
-  copy.set(images);
-  return { ...withoutLabels(split), images: copy };
-}
-
-/** The split as a process host receives it: only its own images (an IPC message copies the whole buffer under a view). */
-function ownSplit(split: Split): Split {
-  const { images } = split;
-  const own = images.byteOffset === 0 && images.byteLength === images.buffer.byteLength ? images : images.slice();
-  return { ...withoutLabels(split), images: own };
-}
-
-function withoutLabels(split: Split): Split {
-  const { labels: _labels, ...rest } = split;
-  return rest;
-}
-
-function filesOf(network: string, files: ReadonlyMap<string, Uint8Array>): Record<string, Uint8Array> {
-  return Object.fromEntries([...files].filter(([path]) => path.startsWith(`${network}/`)));
 }

@@ -6,6 +6,7 @@
  * child processes).
  */
 import type { Observable } from 'rxjs';
+import type { NetworkName } from '../models/index.js';
 import type { ActorName } from '../run/config-schema.js';
 import type { RestartEvent, WarningEvent } from '../run/events.js';
 
@@ -22,6 +23,12 @@ export interface StepResult {
    * and `nonFinite` names the first network concerned and what was not finite.
    */
   readonly nonFinite?: { readonly network: string; readonly what: 'loss' | 'gradient' };
+  /**
+   * Strategies with pipeline stages (`model`, `pipeline`): the share of the
+   * step each stage sat idle, averaged over stages (and replicas), beside the
+   * ideal (p−1)/(m+p−1) of p balanced stages and m microbatches.
+   */
+  readonly bubble?: { readonly measured: number; readonly ideal: number };
 }
 
 /** Files of a checkpoint, relative path → contents (see `src/run/checkpoint.ts`). */
@@ -54,6 +61,12 @@ export interface Engine {
   restore(files: ReadonlyMap<string, Uint8Array>): Promise<void>;
   /** `n` images in [0, 1], [n, H, W, C] flattened, from noise drawn with `seed` (deterministic). */
   sample(n: number, seed: number): Promise<Float32Array>;
+  /**
+   * Every weight of one network (`model.weights` order, batch-norm statistics
+   * included), copied: what a task needs to rebuild it off the training path
+   * (the run loop's sample grids). Optional: without it, grids use `sample`.
+   */
+  networkWeights?(network: NetworkName): Promise<Float32Array[]>;
   /** Ends every actor and thread; idempotent. */
   close(): Promise<void>;
 }

@@ -9,13 +9,16 @@ export { LocalEngine, checkImageShape, stepRng } from './local.js';
 export type { EngineOptions } from './local.js';
 export { ActorEngine } from './actor-engine.js';
 export type { ActorEngineHooks, ActorEngineOptions } from './actor-engine.js';
-export { planStrategy } from './strategy.js';
-export type { ActorStrategy, StrategyInput, StrategyPlan } from './strategy.js';
+export { planStrategy, replicaPlacement } from './strategy.js';
+export type { ActorStrategy, PipelineSchedule, StrategyInput, StrategyPlan } from './strategy.js';
+export type { EngineStats } from './stats.js';
+export { idealBubble, stageZeroOrder } from './pipeline.js';
+export type { StageOp } from './pipeline.js';
 
 /**
- * The engine for `config`'s strategy: `single` and `model` (and `auto`, which
- * picks one of them) run on the actor engine over `config.host`; `data` and
- * `pipeline` are refused until they are built.
+ * The engine for `config`'s strategy — `single`, `data`, `model`,
+ * `pipeline` (and data × pipeline), or what `auto` picks — on the actor
+ * engine over `config.host`.
  *
  * `LocalEngine` — every network in the calling thread, no workers — is the
  * reference the strategies are tested against; tests and benchmarks build it

@@ -1,7 +1,9 @@
 /**
  * The in-process engine: every network, the optimizers and the data loader in
  * the calling thread. It is the reference every other strategy is checked
- * against, and what `--host inline` runs.
+ * against, and what `--host inline` runs. With `accumulation` it accumulates
+ * each step's gradients over microbatches (and replica shards) as the
+ * pipeline strategies do (accumulate.ts): their reference.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Subject } from 'rxjs';
@@ -17,10 +19,13 @@ import {
   sampleImages,
   vaeGradients,
   type ModelSpec,
+  type NetworkName,
   type NetworkPart,
 } from '../models/index.js';
 import { decodePart, encodePart } from '../models/state.js';
 import { Rng, type RngState } from '../rng.js';
+import { accumulateGan, accumulateVae } from './accumulate.js';
+import { layoutBatch, type ShardLayout } from './chunks.js';
 import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 import type { Cursor } from '../data/index.js';
 
@@ -31,6 +36,14 @@ export interface EngineOptions {
   readonly lr: number;
   readonly beta1: number;
   readonly seed: number;
+}
+
+/** Gradient accumulation of `LocalEngine`: the batch cut as `replicas` shards of `microbatches` chunks (chunks.ts). */
+export interface Accumulation {
+  /** Default 1. */
+  readonly microbatches?: number;
+  /** Default 1. */
+  readonly replicas?: number;
 }
 
 /** The engine's own part of a checkpoint. */
@@ -69,9 +82,11 @@ export class LocalEngine implements Engine {
   readonly #sampler: BatchSampler;
   readonly #rng: Rng;
   readonly #batch: Float32Array;
+  /** The chunks a step's gradients are accumulated over; undefined: the batch in one piece. */
+  readonly #layout: readonly ShardLayout[] | undefined;
   #parts: NetworkPart[];
 
-  constructor(options: EngineOptions, dataset: Dataset) {
+  constructor(options: EngineOptions, dataset: Dataset, accumulation: Accumulation = {}) {
     this.#spec = modelSpec(options.model);
     this.#options = options;
     this.#train = dataset.train;
@@ -83,6 +98,14 @@ export class LocalEngine implements Engine {
     const optimizer = { lr: options.lr, beta1: options.beta1 };
     this.#parts = this.#spec.networks.map((n) => createPart(this.#spec, n, options.seed, optimizer));
     this.placement = Object.fromEntries(['dataLoader', ...this.#spec.networks].map((a) => [a, 0]));
+    const { microbatches = 1, replicas = 1 } = accumulation;
+    for (const [field, value] of [['microbatches', microbatches], ['replicas', replicas]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw errors.invalidValue(field, 'a positive integer', value);
+    }
+    if (microbatches * replicas > options.batchSize) {
+      throw errors.invalidValue('microbatches', `at most batchSize / replicas (${Math.floor(options.batchSize / replicas)})`, microbatches);
+    }
+    this.#layout = microbatches * replicas > 1 ? layoutBatch(options.batchSize, replicas, microbatches) : undefined;
   }
 
   #part(name: string): NetworkPart {
@@ -100,6 +123,24 @@ export class LocalEngine implements Engine {
     // Gradients first, applied only once every loss and gradient is known finite.
     const out = tf.tidy(() => {
       const x = tf.tensor4d(this.#batch, [batchSize, ...spec.imageShape]);
+      const layout = this.#layout;
+      if (layout) {
+        const a =
+          spec.kind === 'gan'
+            ? accumulateGan(
+                { generator: this.#part('generator'), discriminator: this.#part('discriminator') },
+                x,
+                planGanStep(this.#rng, batchSize, spec.noiseDim),
+                layout,
+              )
+            : accumulateVae(
+                { encoder: this.#part('encoder'), decoder: this.#part('decoder') },
+                x,
+                planVaeStep(this.#rng, batchSize, spec.latentDim),
+                layout,
+              );
+        return { losses: a.losses.map((v) => tf.scalar(v)), grads: a.grads };
+      }
       if (spec.kind === 'gan') {
         const plan = planGanStep(this.#rng, batchSize, spec.noiseDim);
         const g = ganGradients(
@@ -189,6 +230,10 @@ export class LocalEngine implements Engine {
   async sample(n: number, seed: number): Promise<Float32Array> {
     const network = this.#spec.kind === 'gan' ? 'generator' : 'decoder';
     return sampleImages(this.#spec, this.#part(network), n, new Rng(seed));
+  }
+
+  async networkWeights(network: NetworkName): Promise<Float32Array[]> {
+    return this.#part(network).getWeights();
   }
 
   async close(): Promise<void> {

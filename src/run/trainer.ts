@@ -9,13 +9,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { useBackend, type BackendInfo } from '../backend/index.js';
+import { useBackend, type BackendInfo, type BackendName } from '../backend/index.js';
 import { imageGrid, loadDataset, writePng, type Dataset } from '../data/index.js';
 import { errors, ParagenError } from '../errors.js';
+import { SamplePool } from '../eval/sample-pool.js';
 import { createEngine, planStrategy, type Engine } from '../parallel/index.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, mergeConfig } from './config.js';
-import { FIELD_NAMES, field, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
+import { FIELD_NAMES, field, modelFamily, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
 import type { RunEvent } from './events.js';
 import { openRunDir, readRunConfigValues, type RunDir } from './run-dir.js';
 
@@ -125,6 +126,7 @@ async function runLoop(
   const started = clock();
   let runDir: RunDir | undefined;
   let engine: Engine | undefined;
+  let grids: Grids | undefined;
   let state: { progress: Progress; keep: number; batchSize: number } | undefined;
   try {
     const config = await resolveConfig(input);
@@ -136,6 +138,7 @@ async function runLoop(
     await runDir.writeConfig(config);
     engine = await (options.engine ?? createEngine)(config, dataset);
     const sub = engine.events$.subscribe((e) => events.next(e));
+    grids = new Grids(runDir, engine, config, backend.name, events);
 
     let progress: Progress = { format: 'paragen-progress', step: 0, samples: 0, skippedBatches: 0 };
     if (config.resume !== undefined) progress = await restore(runDir, engine, events);
@@ -181,7 +184,7 @@ async function runLoop(
         lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
       }
       if (config.sampleEvery > 0 && step % config.sampleEvery === 0 && step < totalSteps) {
-        lastGrid = await sampleGrid(runDir, engine, step, config.seed, events);
+        lastGrid = await grids.write(step);
       }
     }
 
@@ -189,7 +192,8 @@ async function runLoop(
     if (!lastCheckpoint.endsWith(`/${progress.step}`)) {
       lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
     }
-    if (!lastGrid.endsWith(`/${progress.step}.png`)) lastGrid = await sampleGrid(runDir, engine, progress.step, config.seed, events);
+    if (!lastGrid.endsWith(`/${progress.step}.png`)) lastGrid = await grids.write(progress.step);
+    await grids.settle();
     runDir.metrics.sync();
     const summary: RunSummary = {
       runDir: runDir.path,
@@ -224,6 +228,7 @@ async function runLoop(
     events.complete();
     throw failure;
   } finally {
+    await grids?.close().catch(() => undefined);
     await engine?.close().catch(() => undefined);
     await runDir?.close().catch(() => undefined);
   }
@@ -287,6 +292,65 @@ async function sampleGrid(runDir: RunDir, engine: Engine, step: number, seed: nu
   writePng(path, imageGrid(images, GRID_IMAGES, 28, 28, 1));
   events.next({ type: 'sample', step, path });
   return path;
+}
+
+/**
+ * Sample grids as tasks off the training path. The engine hands over the
+ * image network's weights (free when its supervisor's snapshot is of this
+ * step), and a one-thread pool rebuilds the network, draws the grid and
+ * writes the PNG while training goes on; `sample` is emitted once the file is
+ * written, and the run waits for every grid before it ends. Engines without
+ * `networkWeights`, and native backends (which cannot load in a worker
+ * thread), sample inline as before.
+ */
+class Grids {
+  /** The last grid's task: each starts when the one before is written, so `sample` events come in step order. */
+  #last: Promise<void> = Promise.resolve();
+  #pool: SamplePool | undefined;
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly runDir: RunDir,
+    private readonly engine: Engine,
+    private readonly config: RunConfig,
+    private readonly backend: BackendName,
+    private readonly events: Subject<RunEvent>,
+  ) {}
+
+  /** Starts the grid of `step`; resolves with its path once it is under way (inline: once written). */
+  async write(step: number): Promise<string> {
+    this.#rethrow();
+    const { runDir, engine, config, events } = this;
+    if (!engine.networkWeights || (this.backend !== 'wasm' && this.backend !== 'cpu')) {
+      return sampleGrid(runDir, engine, step, config.seed, events);
+    }
+    const weights = await engine.networkWeights(modelFamily(config.model) === 'gan' ? 'generator' : 'decoder');
+    const path = join(runDir.samplesDir, `${step}.png`);
+    const pool = (this.#pool ??= new SamplePool(1, { background: true }));
+    const source = { model: config.model, weights, backend: this.backend };
+    const seed = (config.seed + GRID_SEED_OFFSET) >>> 0;
+    this.#last = this.#last
+      .then(() => pool.grid(source, GRID_IMAGES, seed, path))
+      .then(
+        () => void events.next({ type: 'sample', step, path }),
+        (error: unknown) => void (this.#failure ??= { error }),
+      );
+    return path;
+  }
+
+  /** Waits for every grid in flight; a grid that failed fails the run. */
+  async settle(): Promise<void> {
+    await this.#last;
+    this.#rethrow();
+  }
+
+  async close(): Promise<void> {
+    await this.#pool?.close();
+  }
+
+  #rethrow(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
 }
 
 /** Throughput bookkeeping: a sliding window for step events, and a steady-state figure after warm-up. */

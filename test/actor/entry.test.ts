@@ -28,6 +28,11 @@ describe('workerEntry', () => {
     expect(compiledPath('/home/me/src/paragen/dist/src/actor/x.js')).toBe('/home/me/src/paragen/dist/src/actor/x.js');
   });
 
+  it('maps exactly under the package root, whatever the folder names (src/bench/ holds two)', () => {
+    expect(compiledPath('/x/src/bench/plain/y.ts', '/x')).toBe('/x/dist/src/bench/plain/y.js');
+    expect(compiledPath('/x/dist/src/bench/plain/y.js', '/x')).toBe('/x/dist/src/bench/plain/y.js');
+  });
+
   it('fails with the fix when the compiled file is missing', () => {
     const call = () => workerEntry('file:///repo/src/actor/thread-host.ts', './thread-entry.js', () => false);
     expect(call).toThrow(ParagenError);

@@ -8,7 +8,7 @@ import type { Observable } from 'rxjs';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { BatchReply, DataLoaderProtocol } from '../../actors/data-loader.js';
 import type { GeneratorProtocol } from '../../actors/generator.js';
-import type { NetworkEvent, NetworkInit } from '../../actors/network.js';
+import type { NetworkEvent, NetworkInit, Timed } from '../../actors/network.js';
 import type { ActorRef, ActorSystem, MethodOf, ProtocolOf, RequestTable } from '../../src/actor/index.js';
 import type { ProbeProtocol } from '../../src/actor/probe.js';
 
@@ -16,7 +16,7 @@ type Generator = ActorRef<GeneratorProtocol, NetworkEvent>;
 
 function calls(generator: Generator, loader: ActorRef<DataLoaderProtocol>): void {
   const noise = new Float32Array(4);
-  expectTypeOf(generator.call('forward', { step: 1, noise, seed: 7 })).toEqualTypeOf<Promise<{ readonly fake: Float32Array }>>();
+  expectTypeOf(generator.call('forward', { step: 1, noise, seed: 7 })).toEqualTypeOf<Promise<{ readonly fake: Float32Array } & Timed>>();
   expectTypeOf(generator.call('discard')).toEqualTypeOf<Promise<void>>();
   expectTypeOf(loader.call('take', { step: 1 })).toEqualTypeOf<Promise<BatchReply>>();
   // @ts-expect-error: `take` is the data loader's request, not the generator's

@@ -113,11 +113,16 @@ describe('paragen sample', () => {
     expect(r.stdout).toContain('(dcgan-small, step 1, seed 0)');
   });
 
-  it('says that --workers does not split the work yet', async () => {
-    const out = join(root, 'workers.png');
-    const r = await paragen(['sample', '--run', gan, '--n', '2', '--out', out, '--workers', '2', '--backend', 'wasm']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('note: --workers 2 is accepted, but sampling runs in this process for now\n');
+  it('splits generation across --workers threads and writes the same images', async () => {
+    const one = join(root, 'workers-1.npy');
+    const two = join(root, 'workers-2.npy');
+    // 300 images: two 256-image batches, one per worker.
+    for (const [workers, out] of [['1', one], ['2', two]] as const) {
+      const r = await paragen(['sample', '--run', gan, '--n', '300', '--out', out, '--workers', workers, '--backend', 'wasm']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+    expect(readFileSync(two).equals(readFileSync(one))).toBe(true);
   });
 
   it('refuses bad input with one line and exit code 2, writing nothing', async () => {

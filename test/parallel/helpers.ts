@@ -6,12 +6,13 @@ import type { ActorEngineOptions } from '../../src/parallel/index.js';
 import type { StateFiles, StepResult } from '../../src/parallel/engine.js';
 
 /** A run's settings; the strategy and host are set per test. */
-export function options(model: 'dcgan-small' | 'vae-mlp', overrides: Partial<ActorEngineOptions> = {}): ActorEngineOptions {
+export function options(model: 'dcgan-small' | 'vae-mlp' | 'vae-conv', overrides: Partial<ActorEngineOptions> = {}): ActorEngineOptions {
+  const vae = model.startsWith('vae');
   return {
     model,
-    batchSize: model === 'vae-mlp' ? 16 : 8,
-    lr: model === 'vae-mlp' ? 1e-3 : 2e-4,
-    beta1: model === 'vae-mlp' ? 0.9 : 0.5,
+    batchSize: vae ? 16 : 8,
+    lr: vae ? 1e-3 : 2e-4,
+    beta1: vae ? 0.9 : 0.5,
     seed: 5,
     backend: 'wasm',
     strategy: 'single',
@@ -82,6 +83,17 @@ export function differingFiles(a: StateFiles, b: StateFiles): string[] {
 /** The files as `restore()` takes them. */
 export function asMap(files: StateFiles): Map<string, Uint8Array> {
   return new Map(Object.entries(files).map(([k, v]) => [k, typeof v === 'string' ? new TextEncoder().encode(v) : v]));
+}
+
+/** Whether every tensor count stayed the same, actor by actor. */
+export function flat(before: Readonly<Record<string, { tensors: number }>>, after: Readonly<Record<string, { tensors: number }>>): boolean {
+  const names = Object.keys(before);
+  return names.length > 0 && names.every((n) => after[n]?.tensors === before[n]!.tensors) && Object.keys(after).length === names.length;
+}
+
+/** What steps computed — everything but the bubble, which is a measurement of time. */
+export function computed(results: readonly StepResult[]): Omit<StepResult, 'bubble'>[] {
+  return results.map(({ bubble: _bubble, ...rest }) => rest);
 }
 
 /** `n` steps of `engine`. */

@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { UINT8_RANGE, type Dataset, type Split } from '../../src/data/index.js';
 import { ParagenError } from '../../src/errors.js';
-import { createEngine, planStrategy } from '../../src/parallel/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { MODEL_NAMES, modelSpec } from '../../src/models/index.js';
+import { createEngine, planStrategy, replicaPlacement, type StrategyInput } from '../../src/parallel/index.js';
+import { PARAMETERS } from '../../src/parallel/strategy.js';
 import { parseConfig } from '../../src/run/config.js';
 import type { RunConfigInput } from '../../src/run/config-schema.js';
 
@@ -15,6 +18,10 @@ describe('planStrategy', () => {
       strategy: 'single',
       workers: 1,
       host: 'thread',
+      replicas: 1,
+      stages: 1,
+      microbatches: 1,
+      schedule: '1f1b',
       placement: { dataLoader: 0, generator: 0, discriminator: 0 },
       reason: 'single: chosen explicitly; every actor on worker 0',
     });
@@ -25,6 +32,9 @@ describe('planStrategy', () => {
       strategy: 'model',
       workers: 2,
       host: 'process',
+      replicas: 1,
+      stages: 2,
+      microbatches: 1,
       placement: { dataLoader: 1, generator: 0, discriminator: 1 },
     });
     expect(planStrategy({ model: 'vae-conv', strategy: 'model', workers: 2, host: 'thread' })).toMatchObject({
@@ -33,35 +43,122 @@ describe('planStrategy', () => {
     });
   });
 
-  it('picks model from 2 workers under auto, and says why', () => {
-    expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', host: 'thread' })).toMatchObject({
-      strategy: 'single',
-      reason: 'single: auto picks it below 2 workers (--workers not set)',
-    });
-    expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', workers: 1, host: 'thread' }).reason).toBe(
-      'single: auto picks it below 2 workers (--workers 1)',
+  it('gives data one full replica per worker, one per core by default', () => {
+    const plan = planStrategy({ model: 'vae-mlp', strategy: 'data', workers: 3, host: 'thread' });
+    expect(plan).toMatchObject({ strategy: 'data', workers: 3, replicas: 3, stages: 1, microbatches: 1 });
+    expect(plan.placement).toEqual({ dataLoader: 0, encoder: 0, decoder: 0 });
+    expect(replicaPlacement(plan, 2)).toEqual({ dataLoader: 2, encoder: 2, decoder: 2 });
+    expect(plan.reason).toBe('data: chosen explicitly; 3 replicas (--workers 3), each a full model and its shard of the batch');
+    expect(planStrategy({ model: 'vae-mlp', strategy: 'data', host: 'thread', cores: 4 })).toMatchObject({ replicas: 4 });
+    expect(planStrategy({ model: 'vae-mlp', strategy: 'data', host: 'thread', cores: 1 })).toMatchObject({ replicas: 2 });
+  });
+
+  it('gives pipeline two stages and its microbatches; 2k workers run k pipelines as replicas (data × pipeline)', () => {
+    const plan = planStrategy({ model: 'dcgan', strategy: 'pipeline', workers: 2, microbatches: 8, schedule: 'gpipe', host: 'thread' });
+    expect(plan).toMatchObject({ strategy: 'pipeline', workers: 2, replicas: 1, stages: 2, microbatches: 8, schedule: 'gpipe' });
+    expect(plan.placement).toEqual({ dataLoader: 1, generator: 0, discriminator: 1 });
+    expect(plan.reason).toBe(
+      'pipeline: chosen explicitly; 8 microbatches through 2 stages (gpipe); generator on worker 0, discriminator and data loader on worker 1',
     );
-    expect(planStrategy({ model: 'dcgan', strategy: 'auto', workers: 3, host: 'thread' })).toMatchObject({
-      strategy: 'model',
-      workers: 2,
-      reason:
-        'model: auto picks it from 2 workers (--workers 3); 1 of the 3 workers stays idle (model uses one per network); generator on worker 0, discriminator and data loader on worker 1',
+    const grid = planStrategy({ model: 'vae-mlp', strategy: 'pipeline', workers: 4, host: 'thread' });
+    expect(grid).toMatchObject({ workers: 4, replicas: 2, stages: 2, microbatches: 4, schedule: '1f1b' });
+    expect(replicaPlacement(grid, 1)).toEqual({ dataLoader: 2, encoder: 2, decoder: 3 });
+    expect(grid.reason).toMatch(/^pipeline: chosen explicitly; data × pipeline: 2 replicas of 4 microbatches/);
+  });
+
+  describe('auto', () => {
+    it('picks data parallelism on 2 cores, for a VAE and a DCGAN alike, and says why', () => {
+      expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', host: 'thread', cores: 2, batchSize: 128 })).toMatchObject({
+        strategy: 'data',
+        replicas: 2,
+        reason: 'data: auto picks it for 2 cores: vae-mlp fits one worker (20 MB to train), so 2 replicas each train on a shard and all-reduce once per step',
+      });
+      expect(planStrategy({ model: 'dcgan', strategy: 'auto', host: 'thread', cores: 2, batchSize: 64 })).toMatchObject({
+        strategy: 'data',
+        replicas: 2,
+      });
+    });
+
+    it('picks single on 1 core, with --workers 1, or for a batch too small to shard', () => {
+      expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', host: 'thread', cores: 1 })).toMatchObject({
+        strategy: 'single',
+        reason: 'single: auto picks it for 1 core (nothing runs in parallel)',
+      });
+      expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', workers: 1, host: 'thread', cores: 8 }).reason).toBe(
+        'single: auto picks it for --workers 1 (nothing runs in parallel)',
+      );
+      expect(planStrategy({ model: 'vae-mlp', strategy: 'auto', host: 'thread', cores: 2, batchSize: 16 })).toMatchObject({
+        strategy: 'single',
+        reason: 'single: auto picks it because batchSize 16 is too small to shard (under 32 rows)',
+      });
+    });
+
+    it('keeps at least 16 rows per replica, leaving workers idle and saying so', () => {
+      expect(planStrategy({ model: 'dcgan', strategy: 'auto', workers: 8, host: 'thread', batchSize: 64 })).toMatchObject({
+        strategy: 'data',
+        replicas: 4,
+        workers: 4,
+      });
+      expect(planStrategy({ model: 'dcgan', strategy: 'auto', workers: 8, host: 'thread', batchSize: 64 }).reason).toMatch(
+        /; 4 of 8 workers stay idle \(at least 16 rows per replica\)$/,
+      );
+    });
+
+    it('splits a model that does not fit one worker into a pipeline, replicated over the other workers', () => {
+      const plan = planStrategy({ model: 'dcgan', strategy: 'auto', workers: 4, host: 'thread', workerMemory: 75 * 2 ** 20 });
+      expect(plan).toMatchObject({ strategy: 'pipeline', replicas: 2, stages: 2, microbatches: 4 });
+      expect(plan.reason).toBe(
+        'pipeline: auto picks it for --workers 4 because dcgan needs 77 MB to train, more than one worker holds (75 MB); generator on worker 0, discriminator and data loader on worker 1',
+      );
+      expect(() => planStrategy({ model: 'dcgan', strategy: 'auto', workers: 4, host: 'thread', workerMemory: 10 * 2 ** 20 })).toThrow(
+        "model must be a model whose networks each fit one worker (10 MB), got 'dcgan'",
+      );
     });
   });
 
-  it('refuses worker counts the strategy cannot use', () => {
-    expect(() => planStrategy({ model: 'vae-mlp', strategy: 'single', workers: 2, host: 'thread' })).toThrow(
-      "workers must be 1 for strategy 'single' (every actor on one worker), got 2",
-    );
-    expect(() => planStrategy({ model: 'vae-mlp', strategy: 'model', workers: 3, host: 'thread' })).toThrow(
-      "workers must be 2 for strategy 'model' (one worker per network), got 3",
-    );
+  it('refuses worker counts the strategy cannot use, as usage errors', () => {
+    const refusals: [StrategyInput, string][] = [
+      [{ model: 'vae-mlp', strategy: 'single', workers: 2, host: 'thread' }, "workers must be 1 for strategy 'single' (every actor on one worker), got 2"],
+      [{ model: 'vae-mlp', strategy: 'model', workers: 3, host: 'thread' }, "workers must be 2 for strategy 'model' (one worker per network), got 3"],
+      [{ model: 'vae-mlp', strategy: 'data', workers: 1, host: 'thread' }, "workers must be at least 2 for strategy 'data' (one replica per worker), got 1"],
+      [
+        { model: 'vae-mlp', strategy: 'pipeline', workers: 1, host: 'thread' },
+        "workers must be 2, or an even number for data × pipeline (2 stages per replica), with strategy 'pipeline', got 1",
+      ],
+      [
+        { model: 'vae-mlp', strategy: 'pipeline', workers: 3, host: 'thread' },
+        "workers must be 2, or an even number for data × pipeline (2 stages per replica), with strategy 'pipeline', got 3",
+      ],
+      [{ model: 'vae-mlp', strategy: 'data', workers: 4, host: 'thread', batchSize: 3 }, "workers must be at most batchSize (3) for strategy 'data' (a row per replica), got 4"],
+      [{ model: 'vae-mlp', strategy: 'pipeline', microbatches: 8, host: 'thread', batchSize: 4 }, 'microbatches must be at most batchSize (4), got 8'],
+      [
+        { model: 'vae-mlp', strategy: 'pipeline', workers: 4, microbatches: 5, host: 'thread', batchSize: 8 },
+        'microbatches must be at most the rows per replica (4: batchSize 8 over 2 replicas), got 5',
+      ],
+    ];
+    for (const [input, message] of refusals) {
+      let error: unknown;
+      try {
+        planStrategy(input);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ParagenError);
+      expect(error).toMatchObject({ message, exitCode: 2 });
+    }
   });
 
-  it.each(['data', 'pipeline'] as const)('refuses %s until it is built', (strategy) => {
-    const call = () => planStrategy({ model: 'vae-mlp', strategy, workers: 2, host: 'thread' });
-    expect(call).toThrow(ParagenError);
-    expect(call).toThrow(`strategy '${strategy}' is not built yet: use --strategy single or model`);
+  it('knows how many parameters each network trains', () => {
+    for (const name of MODEL_NAMES) {
+      const spec = modelSpec(name);
+      const counts = spec.networks.map((n) => {
+        const model = (spec.buildNetwork as (n: string, seed: number) => tf.Sequential)(n, 0);
+        const count = model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+        model.dispose();
+        return count;
+      });
+      expect(counts, name).toEqual([...PARAMETERS[name]]);
+    }
   });
 });
 
@@ -82,11 +179,18 @@ async function refusal(input: RunConfigInput): Promise<unknown> {
 }
 
 describe('createEngine', () => {
-  it('refuses data and pipeline with a usage error', async () => {
-    expect(await refusal({ model: 'vae-mlp', strategy: 'data', workers: 2, batchSize: 2 })).toMatchObject({
-      code: 'NOT_BUILT',
+  it('refuses replicas on process hosts, which share no memory to all-reduce in', async () => {
+    expect(await refusal({ model: 'vae-mlp', strategy: 'data', workers: 2, host: 'process', batchSize: 2 })).toMatchObject({
+      code: 'INVALID_VALUE',
       exitCode: 2,
-      message: "strategy 'data' is not built yet: use --strategy single or model",
+      message: "host must be 'thread' for 2 replicas (they all-reduce in memory shared between threads), got 'process'",
+    });
+  });
+
+  it('refuses microbatches the batch cannot fill before starting workers', async () => {
+    expect(await refusal({ model: 'vae-mlp', strategy: 'pipeline', workers: 4, microbatches: 3, batchSize: 4 })).toMatchObject({
+      exitCode: 2,
+      message: 'microbatches must be at most the rows per replica (2: batchSize 4 over 2 replicas), got 3',
     });
   });
 

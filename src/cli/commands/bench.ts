@@ -1,11 +1,25 @@
 /**
- * `paragen bench`: the throughput benchmark (issue 5).
- * Its body is not built yet; until it is, the command says so instead of
- * printing output that would look real.
+ * `paragen bench`: a thin wrapper over `bench()` (src/bench/). Progress goes
+ * to stderr, one line per measurement; the table (or, with `--json`, the
+ * result) to stdout; the report files to `--out` (default `bench-out/`).
  */
-import { errors } from '../../errors.js';
 import type { CommandHandler } from '../commands.js';
 
-export const benchCommand: CommandHandler<'bench'> = async (_config, _io) => {
-  throw errors.notBuilt('bench');
+/** Where the report files go without `--out`. */
+export const DEFAULT_BENCH_OUT = 'bench-out';
+
+export const benchCommand: CommandHandler<'bench'> = async (config, io) => {
+  const { bench, formatTable } = await import('../../bench/index.js');
+  const result = await bench(
+    { ...config, out: config.out ?? DEFAULT_BENCH_OUT },
+    { onProgress: (line) => io.stderr(`${line}\n`) },
+  );
+  if (config.json) {
+    io.stdout(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  io.stdout(formatTable(result));
+  const files = result.files;
+  if (files) io.stdout(`\nwrote ${files.json}, ${files.markdown} and ${files.chart}\n`);
+  return 0;
 };

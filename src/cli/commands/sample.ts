@@ -10,9 +10,6 @@ export const sampleCommand: CommandHandler<'sample'> = async (config, io) => {
   if (config.out === undefined) throw errors.missing('out', '--out <file.png|file.npy>');
   const { outputFormat, sample } = await import('../../eval/sample.js');
   outputFormat(config.out);
-  if (config.workers !== undefined && config.workers > 1) {
-    io.stderr(`note: --workers ${config.workers} is accepted, but sampling runs in this process for now\n`);
-  }
   const result = await sample(config, { onWarning: (message) => io.stderr(`warning: ${message}\n`) });
   const { images: _images, warnings: _warnings, ...summary } = result;
   if (config.json) {

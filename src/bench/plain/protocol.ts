@@ -1,0 +1,40 @@
+/**
+ * Messages between the bench (parent) and a baseline child process or a
+ * matMul peak worker. Types only: this file compiles to nothing, so the
+ * plain-tfjs side imports no paragen code through it.
+ */
+
+/** Parent → baseline child: train `model` on `backend` until told to stop. */
+export interface BaselineJob {
+  readonly type: 'run';
+  readonly model: string;
+  readonly backend: 'wasm' | 'cpu';
+  readonly batchSize: number;
+  /** MNIST training images, uint8, [count, 28, 28] (the child reads no files of paragen's). */
+  readonly images: Uint8Array;
+  readonly count: number;
+  readonly seed: number;
+}
+
+export type ParentMessage = BaselineJob | { readonly type: 'stop' };
+
+/** Baseline child → parent. */
+export type ChildMessage =
+  /** The backend is up; `kernels` are the kernel names registered for it (none of paragen's). */
+  | { readonly type: 'ready'; readonly at: number; readonly backend: string; readonly kernels: readonly string[] }
+  /** A step finished at `at` ms (the child's clock) with these losses; `cpu`: the child's CPU seconds so far. */
+  | { readonly type: 'step'; readonly at: number; readonly cpu: number; readonly losses: readonly number[] }
+  | { readonly type: 'error'; readonly message: string };
+
+/** Parent → matMul worker (which the parent terminates when done). */
+export interface PeakRequest {
+  readonly type: 'go';
+  readonly seconds: number;
+}
+
+/** matMul worker → parent. */
+export type PeakReply =
+  | { readonly type: 'ready' }
+  /** `multiplies` products of 512×512 by 512×512 in `seconds`. */
+  | { readonly type: 'done'; readonly multiplies: number; readonly seconds: number }
+  | { readonly type: 'error'; readonly message: string };

@@ -1,0 +1,99 @@
+/**
+ * Sampling as pool tasks (the issue's task parallelism and parallel
+ * prediction): a piscina pool whose threads each rebuild the image network
+ * from its weights and draw images (sample-worker.ts).
+ *
+ * - `paragen sample --workers N`: the images are cut into N slices of whole
+ *   256-image batches, one task per thread, and come back in order — the
+ *   same images as one thread draws.
+ * - Training with `--sample-every`: each grid is a task on a one-thread pool,
+ *   so the training actors never stop for it.
+ */
+import { Piscina } from 'piscina';
+import { workerEntry } from '../actor/entry.js';
+import type { BackendChoice } from '../backend/index.js';
+import { errors } from '../errors.js';
+import { SAMPLE_BATCH, type GenerateTask, type GridTask, type SampleWorkerData } from './sample-worker.js';
+
+/** What both kinds of task are given. */
+export interface SampleSource {
+  readonly model: string;
+  /** The image network's weights (`NetworkPart.getWeights()` order). */
+  readonly weights: readonly Float32Array[];
+  readonly backend: BackendChoice;
+}
+
+/**
+ * `n` images as `workers` slices of whole batches, as even as the batches allow:
+ * `[start, count]` pairs, in order, none empty.
+ */
+export function slices(n: number, workers: number, batch = SAMPLE_BATCH): [number, number][] {
+  if (!Number.isSafeInteger(n) || n < 1) throw errors.invalidValue('n', 'a positive integer', n);
+  if (!Number.isSafeInteger(workers) || workers < 1) throw errors.invalidValue('workers', 'a positive integer', workers);
+  const batches = Math.ceil(n / batch);
+  const parts = Math.min(workers, batches);
+  const out: [number, number][] = [];
+  let first = 0;
+  for (let i = 0; i < parts; i++) {
+    const take = Math.floor(batches / parts) + (i < batches % parts ? 1 : 0);
+    const start = first * batch;
+    out.push([start, Math.min(n, (first + take) * batch) - start]);
+    first += take;
+  }
+  return out;
+}
+
+export class SamplePool {
+  readonly threads: number;
+  readonly #pool: Piscina;
+
+  /**
+   * `background`: the threads run at the lowest priority (Linux), taking only
+   * the CPU that training leaves — for grids during a run, not for
+   * `paragen sample`, where generating is the job.
+   */
+  constructor(threads: number, options: { readonly background?: boolean } = {}) {
+    if (!Number.isSafeInteger(threads) || threads < 1) throw errors.invalidValue('workers', 'a positive integer', threads);
+    this.threads = threads;
+    const data: SampleWorkerData = { background: options.background ?? false };
+    this.#pool = new Piscina({
+      workerData: data,
+      filename: workerEntry(import.meta.url, './sample-worker.js'),
+      minThreads: threads,
+      maxThreads: threads,
+      // One task per thread at a time: a thread's wasm instance computes one batch after another anyway.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+    });
+  }
+
+  /** `n` images from `seed` split across the pool's threads, in order: `sampleImages`' images exactly. */
+  async generate(source: SampleSource, n: number, seed: number): Promise<Float32Array> {
+    const parts = slices(n, this.threads);
+    const results = await Promise.all(
+      parts.map(([start, count]) => {
+        const task: GenerateTask = { ...source, seed, start, count };
+        return this.#pool.run(task, { name: 'generate' }) as Promise<Float32Array>;
+      }),
+    );
+    if (results.length === 1) return results[0]!;
+    const out = new Float32Array(results.reduce((a, r) => a + r.length, 0));
+    let offset = 0;
+    for (const r of results) {
+      out.set(r, offset);
+      offset += r.length;
+    }
+    return out;
+  }
+
+  /** Writes a grid of the first `n` images of `seed` to `path` on a pool thread; resolves with the path. */
+  grid(source: SampleSource, n: number, seed: number, path: string): Promise<string> {
+    const task: GridTask = { ...source, seed, count: n, path };
+    return this.#pool.run(task, { name: 'grid' }) as Promise<string>;
+  }
+
+  /** Waits for the tasks in flight, then ends the threads. */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}

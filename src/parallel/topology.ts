@@ -1,0 +1,148 @@
+/**
+ * The actors of a plan: for each replica, a data loader (serving the
+ * replica's shard) and the model's two network actors, on the replica's
+ * workers; with more than one replica, the shared buffers the replicas
+ * all-reduce in (one per network, and one more for a network's batch-norm
+ * moving statistics).
+ *
+ * Names. Replica 0's actors have the plain names (`generator`, `dataLoader`,
+ * …: what `placement`, `--fault` and restart events use); replica r's carry
+ * `/r` (`generator/1`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DataLoaderEvent, DataLoaderProtocol } from '../../actors/data-loader.js';
+import type { NetworkInit, ReplicaReduce } from '../../actors/network.js';
+import type { ActorRef, ActorSystem, FaultPlan } from '../actor/index.js';
+import type { BackendChoice } from '../backend/index.js';
+import type { Split } from '../data/index.js';
+import type { ModelSpec, NetworkName } from '../models/index.js';
+import type { ActorName } from '../run/config-schema.js';
+import { createGroup, type ReduceGroup } from './all-reduce.js';
+import { layoutBatch, type ShardLayout } from './chunks.js';
+import { settleAll, type NetworkActors, type NetworkRef } from './schedule.js';
+import { replicaPlacement, type StrategyPlan } from './strategy.js';
+
+export type LoaderRef = ActorRef<DataLoaderProtocol, DataLoaderEvent>;
+
+export interface Replica {
+  readonly rank: number;
+  readonly loader: LoaderRef;
+  readonly actors: NetworkActors;
+  /** Its rows of each global batch and their microbatches. */
+  readonly shard: ShardLayout;
+}
+
+export interface Topology {
+  readonly replicas: readonly Replica[];
+  /** Every shared all-reduce buffer (none with one replica): aborted when a step fails, reset after. */
+  readonly groups: readonly ReduceGroup[];
+}
+
+/** What the actors are built from. */
+export interface TopologyInput {
+  readonly spec: ModelSpec;
+  readonly plan: StrategyPlan;
+  readonly split: Split;
+  readonly batchSize: number;
+  readonly prefetch: number;
+  readonly network: Omit<NetworkInit, 'replica'>;
+  readonly backend: BackendChoice;
+  /** A planned fault, for replica 0's actor of that name. */
+  readonly fault?: { readonly actor: ActorName; readonly plan: FaultPlan };
+}
+
+/** Replica `rank`'s name for `actor`. */
+export function actorName(actor: ActorName, rank: number): string {
+  return rank === 0 ? actor : `${actor}/${rank}`;
+}
+
+/** The actor name (`generator`) of a replica's actor (`generator/1`). */
+export function roleOf(name: string): ActorName {
+  return name.split('/')[0] as ActorName;
+}
+
+/** Spawns every replica's actors; rejects (after stopping nothing: the caller closes the system) if any cannot start. */
+export async function spawnTopology(system: ActorSystem, input: TopologyInput): Promise<Topology> {
+  const { spec, plan, batchSize } = input;
+  const networks = spec.networks as readonly NetworkName[];
+  const groups = plan.replicas > 1 ? networks.map((n) => networkGroups(spec, n, plan.replicas)) : [];
+  const shards = layoutBatch(batchSize, plan.replicas, plan.microbatches);
+  const spawns: Promise<Replica>[] = [];
+  for (let rank = 0; rank < plan.replicas; rank++) {
+    const placement = replicaPlacement(plan, rank);
+    const where = (actor: ActorName) => ({
+      worker: placement[actor]!,
+      ...(rank === 0 && input.fault?.actor === actor ? { fault: input.fault.plan } : {}),
+    });
+    const shard = shards[rank]!;
+    const init = (index: number): NetworkInit => {
+      const group = groups[index];
+      if (!group) return input.network;
+      const replica: ReplicaReduce = {
+        via: 'shared',
+        member: { ...group.gradients, rank },
+        ...(group.statistics ? { statistics: { ...group.statistics, rank } } : {}),
+        share: shard.size / batchSize,
+      };
+      return { ...input.network, replica };
+    };
+    const loader = system.spawn(
+      actorName('dataLoader', rank),
+      'dataLoader',
+      {
+        split: input.split,
+        batchSize,
+        seed: input.network.seed,
+        prefetch: input.prefetch,
+        range: spec.range,
+        ...(plan.replicas > 1 ? { shard: { replica: rank, replicas: plan.replicas } } : {}),
+      },
+      where('dataLoader'),
+    );
+    const actors: Promise<NetworkActors> =
+      spec.kind === 'gan'
+        ? Promise.all([
+            system.spawn(actorName('generator', rank), 'generator', init(0), where('generator')),
+            system.spawn(actorName('discriminator', rank), 'discriminator', init(1), where('discriminator')),
+          ]).then(([generator, discriminator]) => ({ kind: 'gan', generator, discriminator }))
+        : Promise.all([
+            system.spawn(actorName('encoder', rank), 'encoder', init(0), where('encoder')),
+            system.spawn(actorName('decoder', rank), 'decoder', init(1), where('decoder')),
+          ]).then(([encoder, decoder]) => ({ kind: 'vae', encoder, decoder }));
+    spawns.push(
+      settleAll<unknown>([loader, actors]).then(([l, a]) => ({ rank, loader: l as LoaderRef, actors: a as NetworkActors, shard })),
+    );
+  }
+  const replicas = await settleAll(spawns);
+  return { replicas, groups: groups.flatMap((g) => (g.statistics ? [g.gradients, g.statistics] : [g.gradients])) };
+}
+
+/** Every network actor of every replica, replica by replica, in the model's network order. */
+export function allNetworkRefs(topology: Topology): NetworkRef[] {
+  return topology.replicas.flatMap((r) => networkRefsOf(r.actors));
+}
+
+/** A replica's network actors in the model's network order. */
+export function networkRefsOf(actors: NetworkActors): NetworkRef[] {
+  return (actors.kind === 'gan' ? [actors.generator, actors.discriminator] : [actors.encoder, actors.decoder]) as NetworkRef[];
+}
+
+/**
+ * The all-reduce buffers of `network` for `replicas`: its trainable floats,
+ * and its other weights (batch norm's moving statistics) when it has any.
+ * The sizes come from building the network once here, without training it.
+ */
+function networkGroups(spec: ModelSpec, network: NetworkName, replicas: number): { gradients: ReduceGroup; statistics?: ReduceGroup } {
+  const model = (spec.buildNetwork as (n: NetworkName, seed: number) => tf.Sequential)(network, 0);
+  try {
+    const count = (weights: readonly { shape: readonly (number | null)[] }[]) =>
+      weights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+    const statistics = count(model.nonTrainableWeights);
+    return {
+      gradients: createGroup(replicas, count(model.trainableWeights)),
+      ...(statistics > 0 ? { statistics: createGroup(replicas, statistics) } : {}),
+    };
+  } finally {
+    model.dispose();
+  }
+}
