@@ -106,12 +106,13 @@ function statusLine(start: StartEvent | undefined, step: StepEvent, bar: boolean
 function eventLine(event: RunEvent, start: StartEvent | undefined): string | undefined {
   switch (event.type) {
     case 'start': {
-      const { config, backend, totalSteps, startStep, placement, runDir } = event;
+      const { config, backend, strategy, totalSteps, startStep, placement, runDir } = event;
       const length = config.steps !== undefined ? `${config.steps} steps` : `${config.epochs} epoch(s), ${totalSteps} steps`;
       const where = Object.entries(placement).map(([actor, worker]) => `${actor}→${worker}`).join(' ');
       return [
         `training ${config.model} on ${config.dataset}: ${length}, batch ${config.batchSize}`,
-        `  backend ${backend.name} (${backend.reason}), strategy ${config.strategy}, placement ${where || 'none'}`,
+        `  backend ${backend.name} (${backend.reason})`,
+        `  strategy ${strategy.reason}; placement ${where || 'none'}`,
         `  run directory ${runDir}${startStep > 0 ? `, resuming after step ${startStep}` : ''}`,
       ].join('\n');
     }

@@ -125,6 +125,9 @@ export class ActorEngine implements Engine {
   readonly events$ = new Subject<EngineEvent>();
   /** The strategy, its workers and placement, and why. */
   readonly plan: StrategyPlan;
+  get strategy(): { name: string; workers: number; reason: string } {
+    return { name: this.plan.strategy, workers: this.plan.workers, reason: this.plan.reason };
+  }
   readonly #options: ActorEngineOptions;
   readonly #spec: ModelSpec;
   readonly #system: ActorSystem;

@@ -45,6 +45,8 @@ export interface Engine {
    * Engines without supervision leave it undefined (always the steps done).
    */
   readonly stateStep?: number;
+  /** The strategy the engine runs, on how many workers, and why (what `auto` chose). */
+  readonly strategy: { readonly name: string; readonly workers: number; readonly reason: string };
   /** Which worker holds each actor (0-based worker ids; the main thread is worker 0 for the in-process engine). */
   readonly placement: Partial<Record<ActorName, number>>;
   /** Steps in one pass over the training data. */

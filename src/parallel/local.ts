@@ -75,6 +75,7 @@ export function stepRng(seed: number): Rng {
 export class LocalEngine implements Engine {
   readonly placement;
   readonly stepsPerEpoch: number;
+  readonly strategy = { name: 'inline', workers: 0, reason: 'inline: every network in the calling thread (the reference engine)' };
   readonly events$ = new Subject<EngineEvent>();
   readonly #spec: ModelSpec;
   readonly #options: EngineOptions;

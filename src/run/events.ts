@@ -24,6 +24,8 @@ export interface StartEvent {
   /** Which worker holds each actor of the model (a GAN has no encoder, a VAE no generator). */
   readonly placement: Partial<Record<ActorName, WorkerId>>;
   readonly backend: BackendInfo;
+  /** The strategy run (what `auto` resolved to), its worker count, and why. */
+  readonly strategy: { readonly name: string; readonly workers: number; readonly reason: string };
   readonly runDir: string;
   /** Steps the whole run takes (from `steps`, or `epochs` × steps per epoch). */
   readonly totalSteps: number;

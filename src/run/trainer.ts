@@ -26,6 +26,7 @@ export interface RunSummary {
   readonly model: string;
   readonly backend: string;
   readonly strategy: string;
+  readonly workers: number;
   /** Steps done in total, including those before a resume. */
   readonly steps: number;
   readonly totalSteps: number;
@@ -150,6 +151,7 @@ async function runLoop(
       config,
       placement: engine.placement,
       backend: { name: backend.name, reason: backend.reason },
+      strategy: engine.strategy,
       runDir: runDir.path,
       totalSteps,
       startStep: progress.step,
@@ -199,7 +201,8 @@ async function runLoop(
       runDir: runDir.path,
       model: config.model,
       backend: backend.name,
-      strategy: config.strategy,
+      strategy: engine.strategy.name,
+      workers: engine.strategy.workers,
       steps: progress.step,
       totalSteps,
       samplesPerSec: loop.steadyRate(),

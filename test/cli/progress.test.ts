@@ -59,6 +59,7 @@ const start: EventOf<'start'> = {
   config: parseConfig({ model: 'dcgan-small', epochs: 2, batchSize: 100 }),
   placement: { dataLoader: 0, generator: 0, discriminator: 1 },
   backend: { name: 'wasm', reason: 'no GPU; wasm SIMD available' },
+  strategy: { name: 'model', workers: 2, reason: 'model: chosen explicitly' },
   runDir: 'runs/dcgan-small-20250101-000000',
   totalSteps: 1000,
   startStep: 0,
@@ -73,7 +74,8 @@ const step = (n: number, samplesPerSec = 1000): EventOf<'step'> => ({
 const end: EventOf<'end'> = { type: 'end', steps: 1000, samplesPerSec: 1234.4, wallSeconds: 125, runDir: start.runDir };
 const startText = [
   'training dcgan-small on mnist: 2 epoch(s), 1000 steps, batch 100',
-  '  backend wasm (no GPU; wasm SIMD available), strategy auto, placement dataLoader→0 generator→0 discriminator→1',
+  '  backend wasm (no GPU; wasm SIMD available)',
+  '  strategy model: chosen explicitly; placement dataLoader→0 generator→0 discriminator→1',
   '  run directory runs/dcgan-small-20250101-000000',
   '',
 ].join('\n');
