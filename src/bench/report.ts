@@ -204,8 +204,9 @@ export function formatMarkdown(result: BenchResult, chart?: string): string {
     ),
     '',
     'Dense and convolution products only (a multiply-add is 2 FLOPs); a weight or input gradient costs what the forward ' +
-      "product does. paragen recomputes forward passes (a GAN step: G once more and D on fakes once more; a VAE step: the encoder once more); " +
-      "the plain-tfjs GAN calls tf.variableGrads once per network and runs the same extra passes. See src/bench/flops.ts.",
+      'product does. paragen runs one tape\'s worth: the generator and the encoder keep their forward tape until the upstream ' +
+      'gradient arrives, and the discriminator\'s fake pass serves both of its gradients; the plain-tfjs GAN calls ' +
+      'tf.variableGrads once per network and so runs G and D on fakes twice. See src/bench/flops.ts.',
   );
   if (result.skipped.length > 0) {
     md.push('', '## Not run', '', ...result.skipped.map((s) => `- ${s.model} ${s.strategy} on ${s.workers} worker${s.workers === 1 ? '' : 's'}: ${s.reason}`));
