@@ -7,7 +7,7 @@
  * prints GFLOP/s of: paragen's kernel; its twin (the plain product `matMul`
  * without transposes, or `conv2d` forward of the same FLOPs); the ratio; and
  * tfjs's own wasm kernel where one exists. Each figure is the median of
- * `--reps` timed calls after warm-up.
+ * `--reps` timed calls after warm-up; a kernel and its twin are timed in turns.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -53,6 +53,25 @@ function time(fn: () => tf.Tensor, n = reps): number {
   return median(times);
 }
 
+/**
+ * Median seconds of each of `fns`, timed in turns (a call of each per round),
+ * so that a burst of load from elsewhere on a shared machine hits every
+ * kernel of a row alike and the ratios hold.
+ */
+function timeTogether(fns: (() => tf.Tensor)[], n = reps): number[] {
+  for (const fn of fns) for (let i = 0; i < 2; i++) fn().dispose();
+  const times = fns.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    fns.forEach((fn, j) => {
+      const t0 = performance.now();
+      const out = fn();
+      times[j]!.push((performance.now() - t0) / 1000);
+      out.dispose();
+    });
+  }
+  return times.map(median);
+}
+
 /** Runs tfjs's original wasm kernel `name` (captured before paragen replaced it). */
 function originalKernel(name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
   const config = captureOriginal(name);
@@ -75,8 +94,9 @@ function matmulRow(label: string, m: number, k: number, n: number, ta: boolean, 
   const a0 = randn([m, k]);
   const b0 = randn([k, n]);
   const gflop = (2 * m * k * n) / 1e9;
-  const paragen = gflop / time(() => tf.matMul(a, b, ta, tb));
-  const twin = gflop / time(() => tf.matMul(a0, b0));
+  const [tp, tt] = timeTogether([() => tf.matMul(a, b, ta, tb), () => tf.matMul(a0, b0)]);
+  const paragen = gflop / tp!;
+  const twin = gflop / tt!;
   const tfjs = values['skip-tfjs']
     ? null
     : gflop / time(() => originalKernel('BatchMatMul', { a, b }, { transposeA: ta, transposeB: tb }), 3);
@@ -99,16 +119,17 @@ function convRows(label: string, h: number, ci: number, co: number, k: number, s
   const dy = randn(y.shape);
   const [, oh, ow] = y.shape;
   const gflop = (2 * batch * oh * ow * k * k * ci * co) / 1e9;
-  const twin = gflop / time(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same'));
-  const input = gflop / time(() => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [batch, h, h, ci], s, 'same'));
-  const filter =
-    gflop /
-    time(
-      () =>
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-          strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    );
+  const [tt, ti, tf_] = timeTogether([
+    () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same'),
+    () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [batch, h, h, ci], s, 'same'),
+    () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  ]);
+  const twin = gflop / tt!;
+  const input = gflop / ti!;
+  const filter = gflop / tf_!;
   const tfjsInput = values['skip-tfjs']
     ? null
     : gflop /
