@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
 import { transfer } from '../src/actor/wire.js';
-import { errors } from '../src/errors.js';
 import { latentBackward, latentSample, type TapedPass, type VaeSpec } from '../src/models/index.js';
 import {
   ensureBackend,
@@ -27,6 +26,7 @@ import {
   type NetworkProtocol,
   type Timed,
 } from './network.js';
+import { HeldPasses } from './passes.js';
 
 export interface EncoderForward extends ChunkRequest {
   /** The batch, [batch, H, W, C] flattened, in [0, 1]. */
@@ -61,7 +61,7 @@ interface Pass {
 
 class Encoder extends NetworkActor implements EncoderProtocol {
   /** The passes whose backward is still to come, by microbatch. */
-  readonly #passes = new Map<number, Pass>();
+  readonly #passes = new HeldPasses<Pass>('encoder', disposePass);
 
   constructor(init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
     super('encoder', init, ctx);
@@ -83,7 +83,7 @@ class Encoder extends NetworkActor implements EncoderProtocol {
       tf.dispose([x, eps]);
       throw error;
     }
-    this.#passes.set(chunk, { step: request.step, x, eps, taped });
+    this.#passes.hold(chunk, { step: request.step, x, eps, taped });
     const out = latentSample(taped.output, eps);
     try {
       const z = exportTensor(out);
@@ -95,34 +95,25 @@ class Encoder extends NetworkActor implements EncoderProtocol {
 
   async backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }> {
     const started = performance.now();
-    const chunk = request.chunk ?? 0;
-    const pass = this.#passes.get(chunk);
-    if (!pass || pass.step !== request.step) {
-      throw errors.internal(`encoder: backward of chunk ${chunk} of step ${request.step} without its forward pass`);
-    }
-    this.#passes.delete(chunk);
-    let kl: number;
-    let grads: tf.Tensor[];
-    try {
+    const { kl, grads } = this.#passes.consume(request.chunk ?? 0, request.step, (pass) => {
       const out = tf.tidy(() => {
         const zGrad = tf.tensor(request.zGrad, pass.eps.shape);
         const { hGrad, kl } = latentBackward(pass.taped.output, pass.eps, zGrad, request.weight);
         return { kl, grads: this.part.vjpTaped(pass.taped, pass.x, hGrad, 'weights').grads };
       });
-      grads = out.grads;
       try {
-        kl = out.kl.dataSync()[0]!;
+        return { kl: out.kl.dataSync()[0]!, grads: out.grads };
+      } catch (error) {
+        tf.dispose(out.grads);
+        throw error;
       } finally {
         out.kl.dispose();
       }
-    } finally {
-      disposePass(pass);
-    }
+    });
     return this.report(started, await this.collect(request, grads), { kl });
   }
 
   protected clearStep(): void {
-    for (const pass of this.#passes.values()) disposePass(pass);
     this.#passes.clear();
   }
 }

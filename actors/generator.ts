@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
 import { transfer } from '../src/actor/wire.js';
-import { errors } from '../src/errors.js';
 import type { GanSpec, TapedPass } from '../src/models/index.js';
 import {
   ensureBackend,
@@ -28,6 +27,7 @@ import {
   type SampleRequest,
   type Timed,
 } from './network.js';
+import { HeldPasses } from './passes.js';
 
 export interface GeneratorForward extends ChunkRequest {
   /** [batch, noiseDim] standard normals, row-major (the plan's rows for this microbatch). */
@@ -58,7 +58,7 @@ interface Pass {
 
 class Generator extends NetworkActor implements GeneratorProtocol {
   /** The passes whose backward is still to come, by microbatch. */
-  readonly #passes = new Map<number, Pass>();
+  readonly #passes = new HeldPasses<Pass>('generator', disposePass);
 
   constructor(init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
     super('generator', init, ctx);
@@ -78,28 +78,19 @@ class Generator extends NetworkActor implements GeneratorProtocol {
       noise.dispose();
       throw error;
     }
-    this.#passes.set(chunk, { step: request.step, noise, taped });
+    this.#passes.hold(chunk, { step: request.step, noise, taped });
     const fake = exportTensor(taped.output);
     return transfer({ fake, busy: performance.now() - started }, [fake]);
   }
 
   async backward(request: GeneratorBackward): Promise<GradientReport> {
     const started = performance.now();
-    const chunk = request.chunk ?? 0;
-    const pass = this.#passes.get(chunk);
-    if (!pass || pass.step !== request.step) {
-      throw errors.internal(`generator: backward of chunk ${chunk} of step ${request.step} without its forward pass`);
-    }
-    this.#passes.delete(chunk);
-    let grads: tf.Tensor[];
-    try {
-      grads = tf.tidy(() => {
+    const grads = this.#passes.consume(request.chunk ?? 0, request.step, (pass) =>
+      tf.tidy(() => {
         const upstream = tf.tensor(request.upstream, pass.taped.output.shape);
         return this.part.vjpTaped(pass.taped, pass.noise, upstream, 'weights').grads;
-      });
-    } finally {
-      disposePass(pass);
-    }
+      }),
+    );
     return this.report(started, await this.collect(request, grads), {});
   }
 
@@ -108,7 +99,6 @@ class Generator extends NetworkActor implements GeneratorProtocol {
   }
 
   protected clearStep(): void {
-    for (const pass of this.#passes.values()) disposePass(pass);
     this.#passes.clear();
   }
 }
