@@ -21,7 +21,7 @@ import { parseConfig } from '../run/config.js';
 import type { CommandInput, EvalConfig } from '../run/config-schema.js';
 import { imageNetwork, openTrainedRun, type TrainedRun } from '../run/trained-run.js';
 import { getClassifier, type Classifier, type ClassifierOptions, type TrainingPlan } from './classifier.js';
-import { featureStats, fid, inceptionScore, predict, predictSplit } from './metrics.js';
+import { classShares, featureStats, fid, inceptionScore, predict, predictSplit } from './metrics.js';
 
 /** What `evaluate()` takes: the `paragen eval` settings, `run` required. */
 export type EvaluateInput = CommandInput<'eval'> & { readonly run: string };
@@ -79,6 +79,8 @@ export interface GanEvaluationResult extends EvaluationBase {
   readonly inceptionScore: number;
   /** Fréchet distance of the generated images' classifier features to the test set's: lower is better. */
   readonly fid: number;
+  /** The share of generated images the classifier puts in each class (index = label): all ten digits appear when none is near 0. */
+  readonly classShares: readonly number[];
   /** The real data's own scores, the ceiling. */
   readonly real: {
     /** Inception Score of the test images. */
@@ -153,7 +155,7 @@ export async function evaluate(input: EvaluateInput, hooks: EvaluateHooks = {}):
   }
 }
 
-type GanScores = Pick<GanEvaluationResult, 'samples' | 'inceptionScore' | 'fid' | 'real' | 'classifier'>;
+type GanScores = Pick<GanEvaluationResult, 'samples' | 'inceptionScore' | 'fid' | 'classShares' | 'real' | 'classifier'>;
 
 async function scoreGan(
   trained: TrainedRun,
@@ -184,6 +186,7 @@ async function scoreGan(
       samples,
       inceptionScore: inceptionScore(generated),
       fid: fid(featureStats(generated), testStats),
+      classShares: classShares(generated),
       real: { inceptionScore: inceptionScore(testPredictions), fid: fid(featureStats(real), testStats), trainImages },
       classifier: {
         testAccuracy: classifier.meta.testAccuracy,

@@ -81,6 +81,21 @@ export function inceptionScore(p: Predictions): number {
   return Math.exp(kl / count);
 }
 
+/**
+ * The share of images the classifier assigns to each class (its most probable
+ * one): a generator covering every digit has no share near 0.
+ */
+export function classShares(p: Predictions): number[] {
+  const { count, classes, probabilities } = p;
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c]! > probabilities[i * classes + best]!) best = c;
+    counts[best]! += 1;
+  }
+  return counts.map((n) => n / count);
+}
+
 /** Gaussian statistics of a feature set. */
 export interface FeatureStats {
   mu: Float64Array;

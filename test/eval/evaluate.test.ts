@@ -70,6 +70,8 @@ describe('evaluate() on a GAN', () => {
     expect(r.fid).toBeGreaterThan(r.real.fid);
     expect(r.real.inceptionScore).toBeGreaterThan(r.inceptionScore);
     expect(r.inceptionScore).toBeGreaterThanOrEqual(1);
+    expect(r.classShares).toHaveLength(10);
+    expect(r.classShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
     expect(r.real.inceptionScore).toBeLessThanOrEqual(10);
     expect(Number.isFinite(r.real.fid) && r.real.fid > 0).toBe(true);
     const again = (await evaluate({ run, seed: 1, backend: 'wasm' }, { classifier, samples: 300 })) as GanEvaluationResult;

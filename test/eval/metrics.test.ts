@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { covariance, frechetDistance, matmul, mean, sqrtPsd, symmetricEigen } from '../../src/eval/linalg.js';
-import { inceptionScore, type Predictions } from '../../src/eval/metrics.js';
+import { classShares, inceptionScore, type Predictions } from '../../src/eval/metrics.js';
 import { Rng } from '../../src/rng.js';
 
 function predictions(rows: number[][]): Predictions {
@@ -68,5 +68,16 @@ describe('inceptionScore', () => {
 
   it('is 1 for a generator stuck on one class', () => {
     expect(inceptionScore(predictions([[0, 1, 0], [0, 1, 0]]))).toBeCloseTo(1, 10);
+  });
+});
+
+describe('classShares', () => {
+  it('counts each image in its most probable class', () => {
+    const shares = classShares(predictions([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]]));
+    expect(shares).toEqual([0.25, 0.5, 0.25]);
+  });
+
+  it('gives a class no generated image falls in a share of 0', () => {
+    expect(classShares(predictions([[0.9, 0.1, 0], [0.2, 0.8, 0]]))).toEqual([0.5, 0.5, 0]);
   });
 });
