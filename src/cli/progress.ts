@@ -112,7 +112,7 @@ function eventLine(event: RunEvent, start: StartEvent | undefined): string | und
       return [
         `training ${config.model} on ${config.dataset}: ${length}, batch ${config.batchSize}`,
         `  backend ${backend.name} (${backend.reason})`,
-        `  strategy ${strategy.reason}; placement ${where || 'none'}`,
+        `  strategy ${strategy.reason}; placement${strategy.name === 'data' ? ' of replica 0 (each replica has its own workers)' : ''} ${where || 'none'}`,
         `  run directory ${runDir}${startStep > 0 ? `, resuming after step ${startStep}` : ''}`,
       ].join('\n');
     }

@@ -21,7 +21,10 @@ export interface BackendInfo {
 export interface StartEvent {
   readonly type: 'start';
   readonly config: RunConfig;
-  /** Which worker holds each actor of the model (a GAN has no encoder, a VAE no generator). */
+  /**
+   * Which worker holds each actor of the model (a GAN has no encoder, a VAE
+   * no generator); with data-parallel replicas, replica 0's actors.
+   */
   readonly placement: Partial<Record<ActorName, WorkerId>>;
   readonly backend: BackendInfo;
   /** The strategy run (what `auto` resolved to), its worker count, and why. */

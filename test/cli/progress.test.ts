@@ -198,6 +198,15 @@ describe('progress as plain lines', () => {
     expect(output()).toContain('mnist: 1000 steps, batch 64\n');
     expect(output()).toContain('  run directory runs/dcgan-small-20250101-000000, resuming after step 300\n');
   });
+
+  it('says whose placement it shows when there are data-parallel replicas', () => {
+    const { progress, output } = reporter('plain');
+    const strategy = { name: 'data', workers: 2, reason: 'data: chosen explicitly' };
+    progress.next({ ...start, strategy, placement: { dataLoader: 0, generator: 0, discriminator: 0 } });
+    expect(output()).toContain(
+      '  strategy data: chosen explicitly; placement of replica 0 (each replica has its own workers) dataLoader→0 generator→0 discriminator→0\n',
+    );
+  });
 });
 
 describe('progress as JSON lines', () => {
