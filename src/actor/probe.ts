@@ -22,6 +22,8 @@ export interface ProbeInfo {
   readonly worker: number;
   readonly pid: number;
   readonly threadId: number;
+  /** `CUDA_VISIBLE_DEVICES` where the actor runs (a process host may set it per worker). */
+  readonly cudaVisibleDevices: string | null;
 }
 
 export interface ProbeProtocol {
@@ -82,7 +84,9 @@ class Probe implements ProbeProtocol {
   }
 
   async info(): Promise<ProbeInfo> {
-    return { label: this.#init.label, name: this.#ctx.name, worker: this.#ctx.worker, pid: process.pid, threadId };
+    const { label } = this.#init;
+    const cudaVisibleDevices = process.env['CUDA_VISIBLE_DEVICES'] ?? null;
+    return { label, name: this.#ctx.name, worker: this.#ctx.worker, pid: process.pid, threadId, cudaVisibleDevices };
   }
 }
 

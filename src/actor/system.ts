@@ -30,8 +30,8 @@ export interface SystemOptions {
   readonly resourceLimits?: ResourceLimits;
   /** Process hosts: Node flags of each child. */
   readonly execArgv?: readonly string[];
-  /** Process hosts: added to each child's environment. */
-  readonly env?: Readonly<Record<string, string>>;
+  /** Process hosts: added to each child's environment; a function gives each worker its own (e.g. its GPU). */
+  readonly env?: Readonly<Record<string, string>> | ((worker: number) => Readonly<Record<string, string>>);
 }
 
 export interface SpawnOptions {
@@ -80,7 +80,7 @@ export class ActorSystem {
         this.#slots.push(
           options.host === 'thread'
             ? new ThreadSlot(w, options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
-            : new ProcessSlot(w, { ...(options.execArgv ? { execArgv: options.execArgv } : {}), ...(options.env ? { env: options.env } : {}) }),
+            : new ProcessSlot(w, { ...(options.execArgv ? { execArgv: options.execArgv } : {}), ...envOf(options.env, w) }),
         );
       }
     } catch (error) {
@@ -212,4 +212,10 @@ export class ActorSystem {
     if (!slot) throw errors.invalidValue('worker', `an integer in [0, ${this.workers})`, worker);
     return slot;
   }
+}
+
+/** A process slot's `env` option for `worker`. */
+function envOf(env: SystemOptions['env'], worker: number): { env?: Readonly<Record<string, string>> } {
+  if (env === undefined) return {};
+  return { env: typeof env === 'function' ? env(worker) : env };
 }

@@ -65,7 +65,7 @@ import { Subject, type Subscription } from 'rxjs';
 import type { BatchReply } from '../../actors/data-loader.js';
 import type { TensorCount } from '../../actors/network.js';
 import { ActorDied, ActorSystem, type FaultPlan, type HostKind } from '../actor/index.js';
-import { fixes, type BackendChoice } from '../backend/index.js';
+import { fixes, gpuEnvironment, visibleCudaDevices, type BackendChoice } from '../backend/index.js';
 import { BatchSampler, type Cursor, type Dataset } from '../data/index.js';
 import { errors, type ParagenError } from '../errors.js';
 import { modelSpec, planGanStep, planVaeStep, type ModelSpec, type NetworkName } from '../models/index.js';
@@ -194,10 +194,13 @@ export class ActorEngine implements Engine {
     }
     const sampler = new BatchSampler(dataset.train.count, options.batchSize, options.seed, { dropLast: true });
     const fault = hooks.fault ?? configFault(options.fault, spec);
+    // Process hosts that may run the GPU backend: one GPU per process (backend/cuda.ts).
+    const devices = plan.host === 'process' && (options.backend === 'gpu' || options.backend === 'auto') ? visibleCudaDevices() : [];
     const system = new ActorSystem({
       host: plan.host,
       workers: plan.workers,
       ...(hooks.resourceLimits ? { resourceLimits: hooks.resourceLimits } : {}),
+      ...(devices.length > 0 ? { env: (worker: number) => gpuEnvironment(worker, plan.workers, devices) } : {}),
     });
     try {
       const topology = await spawnTopology(system, {

@@ -46,6 +46,14 @@ describe.each(['thread', 'process'] as const)('on %s hosts', (host) => {
     await expect(a.call('ping')).resolves.toBeUndefined();
   });
 
+  it.runIf(host === 'process')('gives each process the environment made for its worker', async () => {
+    const s = system(host, 2, { env: (worker) => ({ CUDA_VISIBLE_DEVICES: String(worker + 3) }) });
+    const a = await s.spawn('a', 'probe', { label: 'a' }, { worker: 0 });
+    const b = await s.spawn('b', 'probe', { label: 'b' }, { worker: 1 });
+    const [ia, ib] = await Promise.all([a.call('info'), b.call('info')]);
+    expect([ia.cudaVisibleDevices, ib.cudaVisibleDevices]).toEqual(['3', '4']);
+  });
+
   it('moves a Float32Array to the actor and back', async () => {
     const s = system(host);
     const probe = await s.spawn('p', 'probe', { label: 'p' }, { worker: 0 });
