@@ -33,7 +33,7 @@ export function workerEntry(base: string, relative: string, exists: (path: strin
 }
 
 /**
- * `/root/src/a/b.ts` → `/root/dist/src/a/b.js`; a path already under `dist/`
+ * `<root>/src/a/b.ts` → `<root>/dist/src/a/b.js`; a path already under `dist/`
  * only gets a `.js` extension. Under `root` (this package, by default) the
  * mapping is exact, whatever folder names the path holds (`src/bench/` has
  * two source-root names); elsewhere the innermost source-root folder anchors it.
@@ -45,7 +45,7 @@ export function compiledPath(path: string, root: string = PACKAGE_ROOT): string 
     return relative.startsWith('dist/') ? js : `${root}/dist/${relative}`;
   }
   const parts = js.split('/');
-  // The last source-root segment not already preceded by `dist`: `/work/src/x` but also `/x/dist/src/y`.
+  // The last source-root segment not already preceded by `dist`: `/app/src/x` but also `/x/dist/src/y`.
   for (let i = parts.length - 2; i >= 0; i--) {
     if ((SOURCE_ROOTS as readonly string[]).includes(parts[i]!)) {
       if (parts[i - 1] === 'dist') return js;
