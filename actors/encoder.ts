@@ -69,9 +69,7 @@ class Encoder extends NetworkActor implements EncoderProtocol {
 
   async forward(request: EncoderForward): Promise<{ readonly z: Float32Array } & Timed> {
     const started = performance.now();
-    this.ctx.reached(request.step);
-    const chunk = request.chunk ?? 0;
-    if (chunk === 0) this.clearStep();
+    const chunk = this.beginForward(request);
     const { latentDim, imageShape } = this.spec as VaeSpec;
     const batch = request.eps.length / latentDim;
     const x = tf.tensor(request.x, [batch, ...imageShape]);

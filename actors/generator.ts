@@ -66,9 +66,7 @@ class Generator extends NetworkActor implements GeneratorProtocol {
 
   async forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array } & Timed> {
     const started = performance.now();
-    this.ctx.reached(request.step);
-    const chunk = request.chunk ?? 0;
-    if (chunk === 0) this.clearStep();
+    const chunk = this.beginForward(request);
     const { noiseDim } = this.spec as GanSpec;
     const noise = tf.tensor2d(request.noise, [request.noise.length / noiseDim, noiseDim]);
     let taped: TapedPass;

@@ -196,6 +196,18 @@ export abstract class NetworkActor implements NetworkProtocol {
   protected abstract clearStep(): void;
 
   /**
+   * The start of a forward request: marks the step reached (where a planned
+   * fault fires) and, on a step's first chunk, drops what the last step left.
+   * Returns the request's chunk.
+   */
+  protected beginForward(request: ChunkRequest): number {
+    this.ctx.reached(request.step);
+    const chunk = request.chunk ?? 0;
+    if (chunk === 0) this.clearStep();
+    return chunk;
+  }
+
+  /**
    * Adds chunk `request.chunk`'s gradients (kept, now owned here) to the
    * step's; on the last chunk, all-reduces them with the other replicas and
    * reports the finite check (step-gradients.ts).

@@ -8,10 +8,19 @@
  * Not verified on a GPU: written to CUDA's and TensorFlow's documented
  * environment variables; the development machines have none.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 /** Where the NVIDIA driver lists one folder per GPU (Linux). */
 export const NVIDIA_GPUS_DIR = '/proc/driver/nvidia/gpus';
+
+/**
+ * GPUs the NVIDIA driver lists: one folder each in `gpusDir`; without that
+ * folder (some containers), a device node still shows one GPU.
+ */
+export function driverGpuCount(gpusDir = NVIDIA_GPUS_DIR): number {
+  if (existsSync(gpusDir)) return readdirSync(gpusDir).length;
+  return existsSync('/dev/nvidia0') ? 1 : 0;
+}
 
 /**
  * The CUDA devices this process may use, as the ids a child's
@@ -27,11 +36,12 @@ export function visibleCudaDevices(env: NodeJS.ProcessEnv = process.env, gpusDir
     // CUDA ignores the list from the first invalid id on; -1 is the usual "none".
     return hidden < 0 ? ids : ids.slice(0, hidden);
   }
-  try {
-    return readdirSync(gpusDir).map((_, i) => String(i));
-  } catch {
-    return [];
-  }
+  return Array.from({ length: driverGpuCount(gpusDir) }, (_, i) => String(i));
+}
+
+/** How many GPUs TensorFlow in this process could use: the visible ones, no more than the driver lists. */
+export function usableGpuCount(env: NodeJS.ProcessEnv = process.env, gpusDir = NVIDIA_GPUS_DIR): number {
+  return Math.min(driverGpuCount(gpusDir), visibleCudaDevices(env, gpusDir).length);
 }
 
 /**

@@ -7,10 +7,10 @@
  * dependencies, imported only when asked for.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
+import { usableGpuCount } from './cuda.js';
 
 export const backendChoices = ['auto', 'gpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof backendChoices)[number];
@@ -65,12 +65,6 @@ function installed(pkg: string): boolean {
   }
 }
 
-/** A CUDA device is visible to the driver (cheap; no CUDA library loaded). */
-function cudaDevicePresent(): boolean {
-  if (process.env['CUDA_VISIBLE_DEVICES'] === '' || process.env['CUDA_VISIBLE_DEVICES'] === '-1') return false;
-  return existsSync('/proc/driver/nvidia/gpus') || existsSync('/dev/nvidia0');
-}
-
 interface NativeBackend extends tf.KernelBackend {
   isUsingGpuDevice?: boolean;
 }
@@ -104,7 +98,7 @@ async function activate(tfjsName: string): Promise<void> {
 async function tryGpu(): Promise<BackendInfo | string> {
   if (!installed(GPU_PACKAGE)) return `gpu: ${GPU_PACKAGE} is not installed`;
   if (!isMainThread) return `gpu: ${fixes.thread('gpu')}`;
-  if (!cudaDevicePresent()) return 'gpu: no CUDA device visible (no /proc/driver/nvidia/gpus)';
+  if (usableGpuCount() === 0) return 'gpu: no CUDA device visible (no /proc/driver/nvidia/gpus)';
   try {
     await importNative(GPU_PACKAGE);
     await activate('tensorflow');
@@ -227,7 +221,7 @@ function gpuFix(reason: string): string {
 export async function probeBackends(): Promise<Availability[]> {
   const gpuInstalled = installed(GPU_PACKAGE);
   const nativeInstalled = installed(NATIVE_PACKAGE);
-  const cuda = cudaDevicePresent();
+  const cuda = usableGpuCount() > 0; // cheap: no CUDA library loaded
   const out: Availability[] = [];
   out.push({
     name: 'gpu',

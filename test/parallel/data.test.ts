@@ -10,9 +10,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
-import { ActorEngine, LocalEngine, type ActorEngineHooks, type ActorEngineOptions, type EngineEvent, type StepResult } from '../../src/parallel/index.js';
+import { ActorEngine, LocalEngine } from '../../src/parallel/index.js';
 import type { NetworkRef } from '../../src/parallel/schedule.js';
-import { computed, differingFiles, flat, lossDifference, options, stateDifference, steps } from './helpers.js';
+import { computed, differingFiles, flat, lossDifference, options, runEngine, stateDifference, steps } from './helpers.js';
 
 const STEPS = 30;
 const TOLERANCE = 1e-4;
@@ -101,29 +101,11 @@ describe('replicas that diverge', () => {
 });
 
 describe('a worker that dies mid-step while its peer waits in the all-reduce', () => {
-  interface Run {
-    results: StepResult[];
-    events: EngineEvent[];
-    files: Awaited<ReturnType<ActorEngine['save']>>;
-  }
-
-  async function run(config: ActorEngineOptions, n: number, hooks: ActorEngineHooks = {}): Promise<Run> {
-    const engine = await ActorEngine.create(config, dataset, hooks);
-    const events: EngineEvent[] = [];
-    engine.events$.subscribe((e) => events.push(e));
-    try {
-      const results = await steps(engine, n);
-      return { results, events, files: await engine.save() };
-    } finally {
-      await engine.close();
-    }
-  }
-
   it('is restarted, every replica rolls back, and the run reaches the uncrashed state bit for bit', async () => {
     const config = options('vae-mlp', { strategy: 'data', workers: 2, batchSize: 8, snapshotEvery: 3 });
-    const clean = await run(config, 8);
+    const clean = await runEngine(dataset, config, 8);
     // Replica 0's decoder dies in its backward of step 5; replica 1's decoder is then waiting for it.
-    const crashed = await run({ ...config, fault: 'crash:decoder@5' }, 8);
+    const crashed = await runEngine(dataset, { ...config, fault: 'crash:decoder@5' }, 8);
     expect(computed(crashed.results)).toEqual(computed(clean.results));
     expect(differingFiles(crashed.files, clean.files)).toEqual([]);
     expect(crashed.events.filter((e) => e.type === 'restart')).toEqual([

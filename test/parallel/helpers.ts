@@ -2,8 +2,9 @@
  * Shared settings and measures of the engine tests: small, fast runs of the
  * real models on the real MNIST, on the wasm backend.
  */
-import type { ActorEngineOptions } from '../../src/parallel/index.js';
-import type { StateFiles, StepResult } from '../../src/parallel/engine.js';
+import type { Dataset } from '../../src/data/index.js';
+import { ActorEngine, type ActorEngineHooks, type ActorEngineOptions } from '../../src/parallel/index.js';
+import type { EngineEvent, StateFiles, StepResult } from '../../src/parallel/engine.js';
 
 /** A run's settings; the strategy and host are set per test. */
 export function options(model: 'dcgan-small' | 'vae-mlp' | 'vae-conv', overrides: Partial<ActorEngineOptions> = {}): ActorEngineOptions {
@@ -101,4 +102,29 @@ export async function steps(engine: { step(): Promise<StepResult> }, n: number):
   const out: StepResult[] = [];
   for (let i = 0; i < n; i++) out.push(await engine.step());
   return out;
+}
+
+/** What `runEngine` saw: each step's result, every event, and the final state. */
+export interface EngineRun {
+  results: StepResult[];
+  events: EngineEvent[];
+  files: StateFiles;
+}
+
+/** `n` steps of a fresh engine on `dataset`, its events, and its final state; the engine is closed after. */
+export async function runEngine(
+  dataset: Dataset,
+  config: ActorEngineOptions,
+  n: number,
+  hooks: ActorEngineHooks = {},
+): Promise<EngineRun> {
+  const engine = await ActorEngine.create(config, dataset, hooks);
+  const events: EngineEvent[] = [];
+  engine.events$.subscribe((e) => events.push(e));
+  try {
+    const results = await steps(engine, n);
+    return { results, events, files: await engine.save() };
+  } finally {
+    await engine.close();
+  }
 }

@@ -8,16 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
 import { ParagenError } from '../../src/errors.js';
-import {
-  ActorEngine,
-  LocalEngine,
-  type ActorEngineHooks,
-  type ActorEngineOptions,
-  type EngineEvent,
-  type StateFiles,
-  type StepResult,
-} from '../../src/parallel/index.js';
-import { asMap, computed, differingFiles, options, stateDifference, steps } from './helpers.js';
+import { ActorEngine, LocalEngine, type EngineEvent } from '../../src/parallel/index.js';
+import { asMap, computed, differingFiles, options, runEngine, stateDifference, steps, type EngineRun } from './helpers.js';
 
 let dataset: Dataset;
 beforeAll(async () => {
@@ -25,32 +17,13 @@ beforeAll(async () => {
   dataset = loadDataset('mnist');
 });
 
-interface Run {
-  results: StepResult[];
-  events: EngineEvent[];
-  files: StateFiles;
-}
-
-/** `n` steps of a fresh engine, its events, and its final state. */
-async function run(config: ActorEngineOptions, n: number, hooks: ActorEngineHooks = {}): Promise<Run> {
-  const engine = await ActorEngine.create(config, dataset, hooks);
-  const events: EngineEvent[] = [];
-  engine.events$.subscribe((e) => events.push(e));
-  try {
-    const results = await steps(engine, n);
-    return { results, events, files: await engine.save() };
-  } finally {
-    await engine.close();
-  }
-}
-
 describe('a crash at step 20 of a 60-step VAE run (model strategy, threads)', () => {
-  let clean: Run;
-  let crashed: Run;
+  let clean: EngineRun;
+  let crashed: EngineRun;
   beforeAll(async () => {
     const config = options('vae-mlp', { strategy: 'model', batchSize: 8 });
-    clean = await run(config, 60);
-    crashed = await run({ ...config, fault: 'crash:encoder@20' }, 60);
+    clean = await runEngine(dataset, config, 60);
+    crashed = await runEngine(dataset, { ...config, fault: 'crash:encoder@20' }, 60);
   });
 
   it('does all 60 steps, each reported once, with the same losses', () => {
@@ -71,8 +44,8 @@ describe('a crash at step 20 of a 60-step VAE run (model strategy, threads)', ()
 describe('a GAN whose discriminator dies between snapshots (single strategy)', () => {
   it('replays from the last snapshot to the same state', async () => {
     const config = options('dcgan-small', { snapshotEvery: 4 });
-    const clean = await run(config, 10);
-    const crashed = await run({ ...config, fault: 'crash:discriminator@7' }, 10);
+    const clean = await runEngine(dataset, config, 10);
+    const crashed = await runEngine(dataset, { ...config, fault: 'crash:discriminator@7' }, 10);
     expect(computed(crashed.results)).toEqual(computed(clean.results));
     // Every actor shared the dead worker: one restart, charged to the one that was working.
     expect(crashed.events).toEqual([{ type: 'restart', actor: 'discriminator', cause: 'worker 0 exited with code 1', attempt: 1 }]);
@@ -83,8 +56,8 @@ describe('a GAN whose discriminator dies between snapshots (single strategy)', (
 describe('an uncaught error in a process host', () => {
   it('restarts the process and reaches the same state', async () => {
     const config = options('vae-mlp', { strategy: 'model', host: 'process', batchSize: 8, snapshotEvery: 3 });
-    const clean = await run(options('vae-mlp', { batchSize: 8 }), 5);
-    const crashed = await run(config, 5, { fault: { actor: 'decoder', plan: { kind: 'throw', step: 5 } } });
+    const clean = await runEngine(dataset, options('vae-mlp', { batchSize: 8 }), 5);
+    const crashed = await runEngine(dataset, config, 5, { fault: { actor: 'decoder', plan: { kind: 'throw', step: 5 } } });
     expect(computed(crashed.results)).toEqual(computed(clean.results));
     // Code 7, not 1: the wasm backend's emscripten glue rethrows from its own 'uncaughtException' handler.
     expect(crashed.events).toEqual([
@@ -102,8 +75,8 @@ describe('an uncaught error in a process host', () => {
 describe('a worker thread over its memory limit', () => {
   it('is restarted, and the run reaches the same state', async () => {
     const config = options('vae-mlp', { batchSize: 8, snapshotEvery: 2 });
-    const clean = await run(config, 4);
-    const crashed = await run(config, 4, {
+    const clean = await runEngine(dataset, config, 4);
+    const crashed = await runEngine(dataset, config, 4, {
       fault: { actor: 'encoder', plan: { kind: 'oom', step: 3 } },
       resourceLimits: { maxOldGenerationSizeMb: 128 },
     });

@@ -9,7 +9,7 @@ import { cpus, availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { probeBackends, useBackend, type Availability, type BackendChoice, type BackendName } from '../../backend/index.js';
+import { probeBackends, usableGpuCount, useBackend, type Availability, type BackendChoice, type BackendName } from '../../backend/index.js';
 import { ParagenError } from '../../errors.js';
 import type { CommandHandler } from '../commands.js';
 import { packageVersion } from '../version.js';
@@ -68,17 +68,6 @@ async function pick(choice: BackendChoice): Promise<BackendPick> {
   }
 }
 
-/** NVIDIA GPUs the driver lists, as tfjs-node-gpu would see them. */
-function nvidiaDevices(env: Env): number {
-  const visible = env['CUDA_VISIBLE_DEVICES'];
-  if (visible === '' || visible === '-1') return 0;
-  const driver = '/proc/driver/nvidia/gpus';
-  // Without the driver's folder (some containers), a device node still shows one GPU.
-  let count = existsSync(driver) ? readdirSync(driver).length : existsSync('/dev/nvidia0') ? 1 : 0;
-  if (visible !== undefined) count = Math.min(count, visible.split(',').filter((v) => v.trim() !== '').length);
-  return count;
-}
-
 /** Folders the dynamic loader searches for the CUDA libraries (Linux). */
 function libraryDirs(env: Env): string[] {
   const dirs = (env['LD_LIBRARY_PATH'] ?? '').split(delimiter).filter((d) => d !== '');
@@ -97,7 +86,7 @@ export function gpuPath(installed: boolean, env: Env = process.env): GpuPath {
     missing.push(`${GPU_PACKAGE} runs on Linux x64 only (this is ${process.platform} ${process.arch})`);
   }
   if (!installed) missing.push(`${GPU_PACKAGE}: npm i ${GPU_PACKAGE}`);
-  const devices = nvidiaDevices(env);
+  const devices = usableGpuCount(env);
   if (devices === 0) {
     const hidden = env['CUDA_VISIBLE_DEVICES'] === '' || env['CUDA_VISIBLE_DEVICES'] === '-1';
     missing.push(hidden ? 'a CUDA device: CUDA_VISIBLE_DEVICES hides them all' : 'a CUDA device (no NVIDIA driver lists a GPU)');
