@@ -12,8 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../src/errors.js';
 import type { NetworkPart } from '../src/models/index.js';
-import { Reducer } from '../src/parallel/all-reduce.js';
-import type { ChunkRequest, ReplicaReduce } from './network.js';
+import { joinAllReduce, type AllReduceMember } from '../src/actor/index.js';
+import type { ChunkRequest, ReplicaReduce } from './protocol.js';
 
 /** What `collect` found: the gradient report of a last chunk, and the ms spent waiting for other replicas. */
 export interface Collected {
@@ -33,8 +33,8 @@ interface Held {
 export class StepGradients {
   readonly #network: string;
   readonly #shapes: readonly (readonly number[])[];
-  readonly #reducer: Reducer | undefined;
-  readonly #statistics: { readonly reducer: Reducer; readonly share: number } | undefined;
+  readonly #reducer: AllReduceMember | undefined;
+  readonly #statistics: { readonly reducer: AllReduceMember; readonly share: number } | undefined;
   #held: Held | undefined;
 
   constructor(network: string, part: NetworkPart, replica: ReplicaReduce | undefined) {
@@ -43,13 +43,15 @@ export class StepGradients {
     if (!replica) return;
     const length = this.#shapes.reduce((n, s) => n + sizeOf(s), 0);
     const statistics = part.model.nonTrainableWeights.reduce((n, w) => n + sizeOf(w.shape as number[]), 0);
-    if (replica.member.length !== length || (replica.statistics?.length ?? 0) !== statistics) {
+    const reducer = joinAllReduce(replica.gradients);
+    const averager = replica.statistics ? joinAllReduce(replica.statistics) : undefined;
+    if (reducer.length !== length || (averager?.length ?? 0) !== statistics) {
       throw errors.internal(
-        `${network}: all-reduce groups of ${replica.member.length} and ${replica.statistics?.length ?? 0} floats for ${length} trainable and ${statistics} other weights`,
+        `${network}: all-reduce groups of ${reducer.length} and ${averager?.length ?? 0} floats for ${length} trainable and ${statistics} other weights`,
       );
     }
-    this.#reducer = new Reducer(replica.member);
-    if (replica.statistics) this.#statistics = { reducer: new Reducer(replica.statistics), share: replica.share };
+    this.#reducer = reducer;
+    if (averager) this.#statistics = { reducer: averager, share: replica.share };
   }
 
   /**

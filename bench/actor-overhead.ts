@@ -12,7 +12,8 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { ActorSystem, transfer, type HostKind } from '../src/actor/index.js';
+import { paragenSystem } from '../actors/catalog.js';
+import { transfer, type HostKind } from '../src/actor/index.js';
 
 interface Row {
   host: string;
@@ -50,7 +51,7 @@ async function time(fn: () => Promise<unknown>, n: number): Promise<Omit<Row, 'h
 }
 
 async function actorRows(host: HostKind): Promise<Row[]> {
-  const system = new ActorSystem({ host, workers: 1 });
+  const system = paragenSystem({ host, workers: 1 });
   try {
     const probe = await system.spawn('probe', 'probe', { label: 'bench' }, { worker: 0 });
     let data: Float32Array = new Float32Array(MB / 4);

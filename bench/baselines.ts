@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { runBaseline } from '../src/bench/baseline.js';
 import { FULL_BUDGET } from '../src/bench/budget.js';
 import { loadDataset } from '../src/data/index.js';
-import { modelFamily, type ModelName } from '../src/run/config-schema.js';
+import { modelFamily, type ModelName } from '../src/domain.js';
 
 const { values } = parseArgs({
   options: {

@@ -20,7 +20,7 @@ import { createParts, modelSpec } from '../src/models/index.js';
 import { encodePart } from '../src/models/state.js';
 import { writeCheckpoint } from '../src/run/checkpoint.js';
 import { parseConfig } from '../src/run/config.js';
-import type { ModelName } from '../src/run/config-schema.js';
+import type { ModelName } from '../src/domain.js';
 import { openRunDir } from '../src/run/run-dir.js';
 
 const { values } = parseArgs({

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMark, otherLoad } from '../src/bench/load.js';
 import { createEngine, type Engine } from '../src/parallel/index.js';
-import type { ModelName, StrategyChoice } from '../src/run/config-schema.js';
+import type { ModelName, StrategyChoice } from '../src/domain.js';
 import { train } from '../src/run/trainer.js';
 
 const { values } = parseArgs({

@@ -23,7 +23,8 @@ export type {
   ErrorEvent,
   WorkerId,
 } from './run/events.js';
-export type { RunConfig, RunConfigInput, ModelName, ActorName, CommandConfig, CommandInput } from './run/config-schema.js';
+export type { RunConfig, RunConfigInput, CommandConfig, CommandInput } from './run/config-schema.js';
+export type { ModelName, ActorName, StrategyChoice, HostKind } from './domain.js';
 export { parseConfig, loadConfigFile } from './run/config.js';
 export { sample } from './eval/sample.js';
 export type { SampleInput, SampleHooks, SampleResult } from './eval/sample.js';

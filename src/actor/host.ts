@@ -6,10 +6,11 @@
  */
 import type * as Comlink from 'comlink';
 import { Observable, Subject } from 'rxjs';
+import type { HostKind } from '../domain.js';
 import type { SpawnRequest } from './protocol.js';
 import { deserializeError, installErrorHandler, rpcEndpoint, type Link } from './wire.js';
 
-export type HostKind = 'thread' | 'process';
+export type { HostKind } from '../domain.js';
 
 /** How a host died. */
 export interface Death {

@@ -1,14 +1,15 @@
 /** The actor runtime: systems of typed actors on thread or process hosts, their streams and their deaths. */
 export { ActorSystem } from './system.js';
-export type { ActorEnvelope, SpawnOptions, SystemOptions } from './system.js';
+export type { ActorEnvelope, KindMap, SpawnOptions, SystemOptions } from './system.js';
 export { ActorRef } from './ref.js';
 export { ActorDied } from './host.js';
 export type { Death, HostKind } from './host.js';
-export { ACTOR_KINDS } from './catalog.js';
-export type { ActorKind, ActorKinds, EventOf, InitOf, ProtocolOf } from './catalog.js';
 export type {
+  ActorCatalog,
   ActorContext,
   ActorDefinition,
+  ActorKindSpec,
+  DefinitionRef,
   ActorInstance,
   ArgsOf,
   FaultKind,
@@ -21,3 +22,5 @@ export { Prefetcher } from './prefetch.js';
 export type { PrefetchStats } from './prefetch.js';
 export { transfer } from './wire.js';
 export { compiledPath, workerEntry } from './entry.js';
+export { joinAllReduce, abortGroup, createGroup, isAborted, resetGroup, ReduceAborted } from './collective/index.js';
+export type { AllReduceMember, CollectiveEndpoint, GroupMember, Reduced, ReduceGroup } from './collective/index.js';

@@ -3,8 +3,9 @@
  * protocol's methods are typed at the caller, the faults that can be planned
  * for it, and the envelopes that travel on an actor's channel.
  *
- * An actor's own protocol (its requests, replies and events) lives beside it
- * in `actors/`; `catalog.ts` names them all.
+ * The runtime never names an application actor: an actor's own protocol (its
+ * requests, replies and events) lives beside it in `actors/`, and the
+ * application hands the system a catalog of its kinds (`actors/catalog.ts`).
  */
 
 /** How an actor's worker dies when a planned fault fires. */
@@ -56,12 +57,28 @@ export type ActorInstance<P> = P & { dispose?(): void | Promise<void> };
 
 /**
  * How to build one kind of actor: its request table and a factory. Each
- * file in `actors/` exports one; `catalog.ts` names them all.
+ * file in `actors/` exports one.
  */
 export interface ActorDefinition<I, P, E> {
   readonly requests: RequestTable<P>;
   create(init: I, ctx: ActorContext<E>): ActorInstance<P> | Promise<ActorInstance<P>>;
 }
+
+/** Where a worker finds a kind's `ActorDefinition`: a module (a `file:` URL or path) and the export holding it. */
+export interface DefinitionRef {
+  readonly module: string;
+  readonly export: string;
+}
+
+/** One kind of actor as its callers type it: what it is built from, what it answers, what it emits. */
+export interface ActorKindSpec<I = unknown, P = unknown, E = unknown> {
+  readonly init: I;
+  readonly protocol: P;
+  readonly event: E;
+}
+
+/** The kinds a system can spawn, by name: the types, and where each definition is loaded from. */
+export type ActorCatalog<K> = { readonly [N in keyof K]: DefinitionRef };
 
 /** An error as it crosses a channel: enough to rebuild a `ParagenError` on the other side. */
 export interface SerializedError {
@@ -95,6 +112,8 @@ export type LinkMessage =
 export interface SpawnRequest<I = unknown> {
   readonly name: string;
   readonly kind: string;
+  /** The compiled module of the kind's definition (the system resolves it from its catalog). */
+  readonly definition: DefinitionRef;
   readonly init: I;
   /** The worker that hosts the actor. */
   readonly worker: number;

@@ -9,8 +9,9 @@
  * async handlers interleave.
  */
 import * as Comlink from 'comlink';
-import { loadDefinition, type ActorKind } from './catalog.js';
-import type { ActorContext, FaultKind, SpawnRequest } from './protocol.js';
+import { pathToFileURL } from 'node:url';
+import { errors } from '../errors.js';
+import type { ActorContext, ActorDefinition, FaultKind, SpawnRequest } from './protocol.js';
 import { installErrorHandler, rpcEndpoint, serializeError, type Link } from './wire.js';
 
 /** How a host follows which actor is working, for naming the culprit when its worker dies. */
@@ -71,7 +72,7 @@ export async function hostActor(request: SpawnRequest, link: Link, hooks: HostHo
   let actor: Record<string, unknown> & { dispose?(): void | Promise<void> };
   let methods: string[];
   try {
-    const definition = await loadDefinition(request.kind as ActorKind);
+    const definition = await loadDefinition(request);
     methods = Object.keys(definition.requests);
     actor = (await definition.create(request.init as never, ctx as never)) as unknown as typeof actor;
   } catch (error) {
@@ -125,4 +126,15 @@ export async function hostActor(request: SpawnRequest, link: Link, hooks: HostHo
 function exhaustHeap(step: number): never {
   const hoard: number[][] = [];
   for (;;) hoard.push(new Array<number>(1 << 20).fill(step + hoard.length));
+}
+
+/** The definition a spawn request names, from its compiled module. */
+async function loadDefinition(request: SpawnRequest): Promise<ActorDefinition<unknown, unknown, unknown>> {
+  const { module, export: name } = request.definition;
+  const loaded = (await import(module.startsWith('file:') ? module : pathToFileURL(module).href)) as Record<string, unknown>;
+  const definition = loaded[name] as Partial<ActorDefinition<unknown, unknown, unknown>> | undefined;
+  if (typeof definition?.create !== 'function' || typeof definition.requests !== 'object') {
+    throw errors.invalidValue(`definition of actor kind '${request.kind}'`, `an ActorDefinition exported as '${name}' by ${module}`, typeof definition);
+  }
+  return definition as ActorDefinition<unknown, unknown, unknown>;
 }

@@ -6,8 +6,11 @@
  * It restarts nothing on its own: what to restore after a death, and whether
  * the restart budget allows it, is the supervisor's decision (the engine).
  *
+ * The kinds it can spawn come from the application's catalog (`actors/catalog.ts`
+ * for paragen's): the runtime itself names none.
+ *
  * @example
- * const system = new ActorSystem({ host: 'thread', workers: 1 });
+ * const system = new ActorSystem({ host: 'thread', workers: 1, catalog: CATALOG });
  * const probe = await system.spawn('probe', 'probe', { label: 'p' }, { worker: 0 });
  * await probe.call('ping');
  * await system.close();
@@ -15,15 +18,20 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { ReplaySubject, map, mergeMap, type Observable } from 'rxjs';
 import { errors } from '../errors.js';
-import type { ActorKind, EventOf, InitOf, ProtocolOf } from './catalog.js';
+import { workerEntry } from './entry.js';
 import { ActorDied, type Death, type HostKind, type WorkerSlot } from './host.js';
 import { ProcessSlot } from './process-host.js';
-import type { FaultPlan, SpawnRequest } from './protocol.js';
+import type { ActorCatalog, ActorKindSpec, FaultPlan, SpawnRequest } from './protocol.js';
 import { ActorRef } from './ref.js';
 import { ThreadSlot } from './thread-host.js';
 
-export interface SystemOptions {
+/** Kinds by name, as a catalog describes them. */
+export type KindMap = { readonly [name: string]: ActorKindSpec };
+
+export interface SystemOptions<K extends KindMap = KindMap> {
   readonly host: HostKind;
+  /** The kinds this system can spawn, and where their definitions are. */
+  readonly catalog: ActorCatalog<K>;
   /** Worker threads or processes, ids 0 … workers-1. */
   readonly workers: number;
   /** Thread hosts: limits of each thread (a thread over them dies and can be revived). */
@@ -53,11 +61,12 @@ interface Entry {
   readonly ref: ActorRef<unknown, unknown>;
 }
 
-export class ActorSystem {
+export class ActorSystem<K extends KindMap = KindMap> {
   readonly host: HostKind;
   readonly workers: number;
   /** Every actor's events, merged (RxJS `mergeMap` over the actors as they are spawned). */
   readonly events$: Observable<ActorEnvelope>;
+  readonly #catalog: ActorCatalog<K>;
   readonly #slots: WorkerSlot[] = [];
   readonly #entries = new Map<string, Entry>();
   readonly #refs$ = new ReplaySubject<ActorRef<unknown, unknown>>();
@@ -66,7 +75,7 @@ export class ActorSystem {
   readonly #builds = new Map<number, Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  constructor(options: SystemOptions) {
+  constructor(options: SystemOptions<K>) {
     if (options.host !== 'thread' && options.host !== 'process') {
       throw errors.invalidValue('host', "'thread' or 'process'", options.host);
     }
@@ -75,6 +84,7 @@ export class ActorSystem {
     }
     this.host = options.host;
     this.workers = options.workers;
+    this.#catalog = options.catalog;
     try {
       for (let w = 0; w < options.workers; w++) {
         this.#slots.push(
@@ -102,21 +112,22 @@ export class ActorSystem {
    * actor's own error when it cannot be built, or `ActorDied` when its worker
    * dies first.
    */
-  async spawn<K extends ActorKind>(
+  async spawn<N extends keyof K & string>(
     name: string,
-    kind: K,
-    init: InitOf<K>,
+    kind: N,
+    init: K[N]['init'],
     options: SpawnOptions,
-  ): Promise<ActorRef<ProtocolOf<K>, EventOf<K>>> {
+  ): Promise<ActorRef<K[N]['protocol'], K[N]['event']>> {
     if (this.#closing) throw errors.actorStopped(name);
+    const definition = this.#definition(kind);
     if (this.#entries.has(name)) throw errors.invalidValue('actor name', 'unique in its system', name);
     const { worker } = options;
     if (!Number.isInteger(worker) || worker < 0 || worker >= this.workers) {
       throw errors.invalidValue(`worker of actor ${name}`, `an integer in [0, ${this.workers})`, worker);
     }
     const index = [...this.#entries.values()].filter((e) => e.request.worker === worker).length;
-    const request: SpawnRequest = { name, kind, init, worker, index, ...(options.fault ? { fault: options.fault } : {}) };
-    const ref = new ActorRef<ProtocolOf<K>, EventOf<K>>(name, kind, worker);
+    const request: SpawnRequest = { name, kind, definition, init, worker, index, ...(options.fault ? { fault: options.fault } : {}) };
+    const ref = new ActorRef<K[N]['protocol'], K[N]['event']>(name, kind, worker);
     const entry: Entry = { request, ref: ref as ActorRef<unknown, unknown> };
     this.#entries.set(name, entry);
     // Announced before it starts, so that the merged stream hears its first events.
@@ -205,6 +216,16 @@ export class ActorSystem {
   #culprit(worker: number): string {
     const here = [...this.#entries.values()].filter((e) => e.request.worker === worker).map((e) => e.ref);
     return (here.find((r) => r.inFlight > 0) ?? here[0])?.name ?? `worker ${worker}`;
+  }
+
+  /** Where a worker loads `kind`'s definition: the catalog's module, compiled. */
+  #definition(kind: string): SpawnRequest['definition'] {
+    if (!Object.hasOwn(this.#catalog, kind)) {
+      const kinds = Object.keys(this.#catalog).map((k) => `'${k}'`).join(', ');
+      throw errors.invalidValue('actor kind', `one of ${kinds}`, kind);
+    }
+    const ref = this.#catalog[kind as keyof K]!;
+    return { module: workerEntry(ref.module, ref.module), export: ref.export };
   }
 
   #slot(worker: number): WorkerSlot {

@@ -9,12 +9,12 @@
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { BACKENDS as backendChoices, type BackendChoice, type BackendName } from '../domain.js';
 import { errors } from '../errors.js';
 import { usableGpuCount } from './cuda.js';
 
-export const backendChoices = ['auto', 'gpu', 'native', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof backendChoices)[number];
-export type BackendName = Exclude<BackendChoice, 'auto'>;
+export { backendChoices };
+export type { BackendChoice, BackendName } from '../domain.js';
 
 /** What `useBackend` settled on. */
 export interface BackendInfo {

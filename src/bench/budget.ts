@@ -4,7 +4,7 @@
  * a slow model (the DCGAN, ~1–3 s a step here) gets one step per window.
  */
 import { errors } from '../errors.js';
-import type { ModelName } from '../run/config-schema.js';
+import type { ModelName } from '../domain.js';
 import type { WindowBudget } from './measure.js';
 import type { BenchBudget } from './types.js';
 

@@ -3,7 +3,7 @@
  * the matMul peak of as many workers, its speedup over the plain-tfjs
  * baseline, and the data strategy's scaling curve.
  */
-import type { ModelName } from '../run/config-schema.js';
+import type { ModelName } from '../domain.js';
 import type { BenchRow, ModelFlops, PeakPoint, ScalingCurve } from './types.js';
 
 export function derive(

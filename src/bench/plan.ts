@@ -16,7 +16,8 @@
 import { ParagenError } from '../errors.js';
 import { planStrategy } from '../parallel/index.js';
 import { parseConfig } from '../run/config.js';
-import type { BenchConfig, ModelName, RunConfig } from '../run/config-schema.js';
+import type { ModelName } from '../domain.js';
+import type { BenchConfig, RunConfig } from '../run/config-schema.js';
 import type { BenchBudget } from './types.js';
 
 export type BenchStrategy = BenchConfig['strategies'][number];

@@ -2,7 +2,7 @@
  * What `bench()` returns and writes as `bench.json`. Plain data (numbers,
  * strings, arrays), so the JSON file and the in-memory result are one thing.
  */
-import type { ModelName } from '../run/config-schema.js';
+import type { ModelName } from '../domain.js';
 import type { WindowBudget } from './measure.js';
 import type { PeakPoint } from './peak.js';
 

@@ -4,6 +4,7 @@
  * defaults of the reference each follows.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { MODELS, type GanModelName, type GanNetwork, type ModelName, type NetworkName, type VaeModelName, type VaeNetwork } from '../domain.js';
 import { errors } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { AdamConfig } from './adam.js';
@@ -12,14 +13,9 @@ import { initializeWeights } from './init.js';
 import { NetworkPart } from './part.js';
 import { convDecoder, convEncoder, mlpDecoder, mlpEncoder } from './vae.js';
 
-export type GanModelName = 'dcgan' | 'dcgan-small';
-export type VaeModelName = 'vae-mlp' | 'vae-conv';
-export const MODEL_NAMES = ['dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv'] as const satisfies readonly (GanModelName | VaeModelName)[];
-export type ModelName = (typeof MODEL_NAMES)[number];
-
-export type GanNetwork = 'generator' | 'discriminator';
-export type VaeNetwork = 'encoder' | 'decoder';
-export type NetworkName = GanNetwork | VaeNetwork;
+export type { GanModelName, GanNetwork, ModelName, NetworkName, VaeModelName, VaeNetwork } from '../domain.js';
+/** The models the registry builds: the vocabulary's list (`SPECS` below must have each). */
+export const MODEL_NAMES = MODELS;
 
 /**
  * Adam's settings from each model's reference. (The batch size and the

@@ -64,14 +64,14 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Subject, type Subscription } from 'rxjs';
 import type { BatchReply } from '../../actors/data-loader.js';
 import type { TensorCount } from '../../actors/network.js';
-import { ActorDied, ActorSystem, type FaultPlan, type HostKind } from '../actor/index.js';
+import { paragenSystem, type ParagenSystem } from '../../actors/catalog.js';
+import { abortGroup, ActorDied, isAborted, resetGroup, type FaultPlan, type HostKind } from '../actor/index.js';
 import { fixes, gpuEnvironment, visibleCudaDevices, type BackendChoice } from '../backend/index.js';
 import { BatchSampler, type Cursor, type Dataset } from '../data/index.js';
 import { errors, type ParagenError } from '../errors.js';
 import { modelSpec, planGanStep, planVaeStep, type ModelSpec, type NetworkName } from '../models/index.js';
 import type { Rng, RngState } from '../rng.js';
-import type { ActorName, StrategyChoice } from '../run/config-schema.js';
-import { abortGroup, isAborted, resetGroup } from './all-reduce.js';
+import type { ActorName, StrategyChoice } from '../domain.js';
 import { checkCount, configFault, filesOf, ownSplit, sharedSplit } from './engine-input.js';
 import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 import { checkImageShape, ENGINE_STATE_FILE, stepRng, type EngineOptions } from './local.js';
@@ -130,7 +130,7 @@ export class ActorEngine implements Engine {
   }
   readonly #options: ActorEngineOptions;
   readonly #spec: ModelSpec;
-  readonly #system: ActorSystem;
+  readonly #system: ParagenSystem;
   readonly #topology: Topology;
   /** Replica 0's network actors: what snapshots, saves and samples read. */
   readonly #refs: NetworkRef[];
@@ -156,7 +156,7 @@ export class ActorEngine implements Engine {
 
   private constructor(
     options: ActorEngineOptions,
-    parts: { spec: ModelSpec; plan: StrategyPlan; system: ActorSystem; topology: Topology; sampler: BatchSampler; checksumEvery: number },
+    parts: { spec: ModelSpec; plan: StrategyPlan; system: ParagenSystem; topology: Topology; sampler: BatchSampler; checksumEvery: number },
   ) {
     this.#options = options;
     this.#spec = parts.spec;
@@ -196,7 +196,7 @@ export class ActorEngine implements Engine {
     const fault = hooks.fault ?? configFault(options.fault, spec);
     // Process hosts that may run the GPU backend: one GPU per process (backend/cuda.ts).
     const devices = plan.host === 'process' && (options.backend === 'gpu' || options.backend === 'auto') ? visibleCudaDevices() : [];
-    const system = new ActorSystem({
+    const system = paragenSystem({
       host: plan.host,
       workers: plan.workers,
       ...(hooks.resourceLimits ? { resourceLimits: hooks.resourceLimits } : {}),

@@ -7,7 +7,7 @@ import type { FaultPlan } from '../actor/index.js';
 import type { Split } from '../data/index.js';
 import { errors } from '../errors.js';
 import type { ModelSpec } from '../models/index.js';
-import { FAMILY_ACTORS, parseFault, type ActorName } from '../run/config-schema.js';
+import { FAMILY_ACTORS, parseFault, type ActorName } from '../domain.js';
 
 /** `field` must be an integer of at least `min` (0 or 1). */
 export function checkCount(field: string, value: number, min: number): void {

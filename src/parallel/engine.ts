@@ -7,7 +7,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { NetworkName } from '../models/index.js';
-import type { ActorName } from '../run/config-schema.js';
+import type { ActorName } from '../domain.js';
 import type { RestartEvent, WarningEvent } from '../run/events.js';
 
 /** A step's outcome. */

@@ -19,11 +19,10 @@
 import { availableParallelism } from 'node:os';
 import type { HostKind } from '../actor/index.js';
 import { errors } from '../errors.js';
-import { FAMILY_ACTORS, modelFamily, type ActorName, type ModelName, type StrategyChoice } from '../run/config-schema.js';
+import { FAMILY_ACTORS, modelFamily, type ActorName, type ActorStrategy, type ModelName, type PipelineSchedule, type StrategyChoice } from '../domain.js';
 
 /** The strategies the actor engine runs. */
-export type ActorStrategy = 'single' | 'data' | 'model' | 'pipeline';
-export type PipelineSchedule = 'gpipe' | '1f1b';
+export type { ActorStrategy, PipelineSchedule } from '../domain.js';
 
 export interface StrategyPlan {
   readonly strategy: ActorStrategy;

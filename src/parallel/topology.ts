@@ -12,12 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataLoaderEvent, DataLoaderProtocol } from '../../actors/data-loader.js';
 import type { NetworkInit, ReplicaReduce } from '../../actors/network.js';
-import type { ActorRef, ActorSystem, FaultPlan } from '../actor/index.js';
+import type { ParagenSystem } from '../../actors/catalog.js';
+import type { ActorRef, FaultPlan } from '../actor/index.js';
 import type { BackendChoice } from '../backend/index.js';
 import type { Split } from '../data/index.js';
 import type { ModelSpec, NetworkName } from '../models/index.js';
-import type { ActorName } from '../run/config-schema.js';
-import { createGroup, type ReduceGroup } from './all-reduce.js';
+import type { ActorName } from '../domain.js';
+import { createGroup, type ReduceGroup } from '../actor/index.js';
 import { layoutBatch, type ShardLayout } from './chunks.js';
 import { settleAll, type NetworkActors, type NetworkRef } from './schedule.js';
 import { replicaPlacement, type StrategyPlan } from './strategy.js';
@@ -62,7 +63,7 @@ export function roleOf(name: string): ActorName {
 }
 
 /** Spawns every replica's actors; rejects (after stopping nothing: the caller closes the system) if any cannot start. */
-export async function spawnTopology(system: ActorSystem, input: TopologyInput): Promise<Topology> {
+export async function spawnTopology(system: ParagenSystem, input: TopologyInput): Promise<Topology> {
   const { spec, plan, batchSize } = input;
   const networks = spec.networks as readonly NetworkName[];
   const groups = plan.replicas > 1 ? networks.map((n) => networkGroups(spec, n, plan.replicas)) : [];
@@ -79,9 +80,8 @@ export async function spawnTopology(system: ActorSystem, input: TopologyInput): 
       const group = groups[index];
       if (!group) return input.network;
       const replica: ReplicaReduce = {
-        via: 'shared',
-        member: { ...group.gradients, rank },
-        ...(group.statistics ? { statistics: { ...group.statistics, rank } } : {}),
+        gradients: { via: 'shared', member: { ...group.gradients, rank } },
+        ...(group.statistics ? { statistics: { via: 'shared', member: { ...group.statistics, rank } } } : {}),
         share: shard.size / batchSize,
       };
       return { ...input.network, replica };

@@ -6,47 +6,15 @@
  * the files and the types cannot drift apart.
  */
 
+import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, parseFault, type ModelFamily } from '../domain.js';
+
 export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info'] as const;
 export type CommandName = (typeof COMMANDS)[number];
-
-export const MODELS = ['dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv'] as const;
-export type ModelName = (typeof MODELS)[number];
-export type ModelFamily = 'gan' | 'vae';
-
-/** GANs and VAEs differ in their networks, actors and reference optimiser settings. */
-export function modelFamily(model: ModelName): ModelFamily {
-  return model.startsWith('vae') ? 'vae' : 'gan';
-}
-
-export const BACKENDS = ['auto', 'gpu', 'native', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
-export const STRATEGIES = ['auto', 'single', 'data', 'model', 'pipeline'] as const;
-export type StrategyChoice = (typeof STRATEGIES)[number];
-export const SCHEDULES = ['gpipe', '1f1b'] as const;
-export const HOSTS = ['thread', 'process'] as const;
-export const NAN_POLICIES = ['stop', 'skip'] as const;
-
-/** Actor names as they appear in `placement`, `restart` events and `--fault`. */
-export const ACTORS = ['dataLoader', 'generator', 'discriminator', 'encoder', 'decoder'] as const;
-export type ActorName = (typeof ACTORS)[number];
-
-/** The actors a model family runs (a fault can only target one of these). */
-export const FAMILY_ACTORS: Readonly<Record<ModelFamily, readonly ActorName[]>> = {
-  gan: ['dataLoader', 'generator', 'discriminator'],
-  vae: ['dataLoader', 'encoder', 'decoder'],
-};
 
 /** Epochs trained when neither `epochs` nor `steps` is given: one pass over MNIST fits the 5-minute budget. */
 export const DEFAULT_EPOCHS = 1;
 
-const FAULT_PATTERN = /^crash:([A-Za-z]+)@(\d+)$/;
-
-/** Splits a `--fault` value (`crash:generator@20`); undefined when it is not of that form. */
-export function parseFault(value: string): { kind: 'crash'; actor: ActorName; step: number } | undefined {
-  const match = FAULT_PATTERN.exec(value);
-  if (!match || !(ACTORS as readonly string[]).includes(match[1]!)) return undefined;
-  return { kind: 'crash', actor: match[1] as ActorName, step: Number(match[2]) };
-}
+export const NAN_POLICIES = ['stop', 'skip'] as const;
 
 interface FieldBase {
   /** The CLI spelling. Unique within each command (bench's `--workers` is `workerCounts`). */

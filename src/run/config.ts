@@ -6,23 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { combine, errors, ParagenError } from '../errors.js';
-import {
-  DEFAULT_EPOCHS,
-  FAMILY_ACTORS,
-  FIELD_NAMES,
-  FIELDS,
-  field,
-  fieldsOf,
-  modelFamily,
-  parseFault,
-  type CommandConfig,
-  type CommandName,
-  type ConfigValues,
-  type FieldName,
-  type FieldSpec,
-  type ModelName,
-  type RunConfig,
-} from './config-schema.js';
+import { FAMILY_ACTORS, modelFamily, parseFault, type ModelName } from '../domain.js';
+import { DEFAULT_EPOCHS, FIELD_NAMES, FIELDS, field, fieldsOf, type CommandConfig, type CommandName, type ConfigValues, type FieldName, type FieldSpec, type RunConfig } from './config-schema.js';
 import { suggest } from './suggest.js';
 
 /** Where settings came from; file problems are prefixed with the file's path. */

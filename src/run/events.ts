@@ -3,19 +3,18 @@
  * (one object per line) and what the progress display renders. A discriminated
  * union on `type`, so a `switch` over it is checked for exhaustiveness.
  */
+import type { BackendInfo } from '../backend/index.js';
 import type { ErrorCode } from '../errors.js';
-import type { ActorName, RunConfig } from './config-schema.js';
+import type { ActorName } from '../domain.js';
+import type { RunConfig } from './config-schema.js';
 
-export type { ActorName } from './config-schema.js';
+export type { ActorName } from '../domain.js';
 
 /** Id of a worker in the pool (thread or process host), 0-based. */
 export type WorkerId = number;
 
 /** The backend a run uses, and why `auto` (or the user) chose it. */
-export interface BackendInfo {
-  readonly name: 'gpu' | 'native' | 'wasm' | 'cpu';
-  readonly reason: string;
-}
+export type RunBackend = Readonly<Pick<BackendInfo, 'name' | 'reason'>>;
 
 /** The run has placed its actors and is about to take its first step. */
 export interface StartEvent {
@@ -26,7 +25,7 @@ export interface StartEvent {
    * no generator); with data-parallel replicas, replica 0's actors.
    */
   readonly placement: Partial<Record<ActorName, WorkerId>>;
-  readonly backend: BackendInfo;
+  readonly backend: RunBackend;
   /** The strategy run (what `auto` resolved to), its worker count, and why. */
   readonly strategy: { readonly name: string; readonly workers: number; readonly reason: string };
   readonly runDir: string;

@@ -16,7 +16,8 @@ import { SamplePool } from '../eval/sample-pool.js';
 import { createEngine, planStrategy, type Engine } from '../parallel/index.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, mergeConfig } from './config.js';
-import { FIELD_NAMES, field, modelFamily, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
+import { modelFamily } from '../domain.js';
+import { FIELD_NAMES, field, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
 import type { RunEvent } from './events.js';
 import { openRunDir, readRunConfigValues, type RunDir } from './run-dir.js';
 

@@ -6,10 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DataLoaderInit } from '../../actors/data-loader.js';
-import { ActorDied, ActorSystem, type HostKind } from '../../src/actor/index.js';
+import { paragenSystem, type ParagenSystem } from '../../actors/catalog.js';
+import { ActorDied, type HostKind } from '../../src/actor/index.js';
 import { BatchSampler, gatherBatch, shard, UINT8_RANGE, type Split } from '../../src/data/index.js';
 
-const systems: ActorSystem[] = [];
+const systems: ParagenSystem[] = [];
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((s) => s.close()));
 });
@@ -23,7 +24,7 @@ function tinySplit(): Split {
 const INIT: DataLoaderInit = { split: tinySplit(), batchSize: 4, seed: 11, prefetch: 3, range: 'tanh' };
 
 async function loader(host: HostKind = 'thread', init: Partial<DataLoaderInit> = {}, fault?: { step: number }) {
-  const system = new ActorSystem({ host, workers: 1 });
+  const system = paragenSystem({ host, workers: 1 });
   systems.push(system);
   const events: unknown[] = [];
   system.events$.subscribe((e) => events.push(e.event));

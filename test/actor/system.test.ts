@@ -4,16 +4,17 @@
  * (exit, uncaught error, memory limit), revival and shutdown.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorDied, ActorSystem, transfer, type HostKind, type SystemOptions } from '../../src/actor/index.js';
+import { paragenSystem, type ActorKinds, type ParagenSystem } from '../../actors/catalog.js';
+import { ActorDied, transfer, type HostKind, type SystemOptions } from '../../src/actor/index.js';
 import { ParagenError } from '../../src/errors.js';
 
-const systems: ActorSystem[] = [];
+const systems: ParagenSystem[] = [];
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((s) => s.close()));
 });
 
-function system(host: HostKind, workers = 1, options: Partial<SystemOptions> = {}): ActorSystem {
-  const s = new ActorSystem({ host, workers, ...options });
+function system(host: HostKind, workers = 1, options: Partial<SystemOptions<ActorKinds>> = {}): ParagenSystem {
+  const s = paragenSystem({ host, workers, ...options });
   systems.push(s);
   return s;
 }

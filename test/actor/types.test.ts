@@ -9,7 +9,8 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { BatchReply, DataLoaderProtocol } from '../../actors/data-loader.js';
 import type { GeneratorProtocol } from '../../actors/generator.js';
 import type { NetworkEvent, NetworkInit, Timed } from '../../actors/network.js';
-import type { ActorRef, ActorSystem, MethodOf, ProtocolOf, RequestTable } from '../../src/actor/index.js';
+import type { ParagenSystem, ProtocolOf } from '../../actors/catalog.js';
+import type { ActorRef, MethodOf, RequestTable } from '../../src/actor/index.js';
 import type { ProbeProtocol } from '../../src/actor/probe.js';
 
 type Generator = ActorRef<GeneratorProtocol, NetworkEvent>;
@@ -30,7 +31,7 @@ function calls(generator: Generator, loader: ActorRef<DataLoaderProtocol>): void
   expectTypeOf(generator.events$).toEqualTypeOf<Observable<NetworkEvent>>();
 }
 
-async function spawns(system: ActorSystem, init: NetworkInit): Promise<void> {
+async function spawns(system: ParagenSystem, init: NetworkInit): Promise<void> {
   const generator = await system.spawn('generator', 'generator', init, { worker: 0 });
   expectTypeOf(generator).toEqualTypeOf<Generator>();
   // @ts-expect-error: a generator is built from a NetworkInit, not a probe's init

@@ -145,8 +145,9 @@ describe('seeded initialisation', () => {
 
 describe('the config table and the registry', () => {
   it('name the same models', async () => {
-    const { MODELS } = await import('../../src/run/config-schema.js');
-    const { MODEL_NAMES } = await import('../../src/models/registry.js');
-    expect([...MODELS]).toEqual([...MODEL_NAMES]);
+    const { MODELS } = await import('../../src/domain.js');
+    const { FIELDS } = await import('../../src/run/config-schema.js');
+    expect([...FIELDS.model.values]).toEqual([...MODELS]);
+    expect(MODELS.map((name) => modelSpec(name).name)).toEqual([...MODELS]);
   });
 });

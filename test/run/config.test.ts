@@ -11,20 +11,8 @@ import {
   validateValues,
   valueFromFlag,
 } from '../../src/run/config.js';
-import {
-  COMMANDS,
-  FIELD_NAMES,
-  FIELDS,
-  field,
-  fieldsOf,
-  parseFault,
-  type BenchConfig,
-  type EvalConfig,
-  type InfoConfig,
-  type RunConfig,
-  type RunConfigInput,
-  type SampleConfig,
-} from '../../src/run/config-schema.js';
+import { parseFault } from '../../src/domain.js';
+import { COMMANDS, FIELD_NAMES, FIELDS, field, fieldsOf, type BenchConfig, type EvalConfig, type InfoConfig, type RunConfig, type RunConfigInput, type SampleConfig } from '../../src/run/config-schema.js';
 import { editDistance, suggest } from '../../src/run/suggest.js';
 
 /** The message of the error `fn` throws (and checks it is a usage error). */

@@ -6,7 +6,7 @@
  * engine tests (data.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { abortGroup, createGroup, isAborted, Reducer, resetGroup } from '../../src/parallel/all-reduce.js';
+import { abortGroup, createGroup, isAborted, Reducer, resetGroup } from '../../src/actor/collective/index.js';
 
 /** Members' rows: member r holds r + 1 + i/8 at i (exact in float32). */
 function fill(reducers: readonly Reducer[]): void {

@@ -1,5 +1,5 @@
 /**
- * The all-reduce of data parallelism: R replicas of one network sum their
+ * The all-reduce between threads: R replicas of one network sum their
  * gradients in a SharedArrayBuffer, each reducing its 1/R slice, so that every
  * replica ends with the same sum, bit for bit, and applies the same update.
  *
@@ -24,8 +24,8 @@
  *
  * The buffer is shared by threads only: replicas need thread hosts.
  */
-import { shardRange } from '../data/batches.js';
-import { errors } from '../errors.js';
+import { errors } from '../../errors.js';
+import { ReduceAborted, type AllReduceMember, type Reduced } from './types.js';
 
 /** One network's reduction buffer, shared by its R replicas (sent to each in its init). */
 export interface ReduceGroup {
@@ -46,11 +46,6 @@ const COUNT = 0;
 const GENERATION = 1;
 const ABORTED = 2;
 const CONTROL_WORDS = 4;
-
-/** The error a waiting member gets when its group is aborted (another member failed). */
-export class ReduceAborted extends Error {
-  override readonly name = 'ReduceAborted';
-}
 
 /** Where the float rows start: after the control words and R float64 partial sums, cache-line aligned. */
 function rowsOffset(size: number): number {
@@ -95,17 +90,8 @@ type WaitAsync = (
 // Node 16+ has it; TypeScript's lib declares it only from ES2024.
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-export interface Reduced {
-  /** The sum of every member's contribution (a view of the shared output row: read it before the next `reduce`). */
-  readonly sum: Float32Array;
-  /** The float64 sum of `sum`'s elements, finite iff every element is; the same at every member. */
-  readonly total: number;
-  /** Milliseconds spent waiting for the other members. */
-  readonly waitedMs: number;
-}
-
-/** A member's end of its group, inside the replica's worker. */
-export class Reducer {
+/** A member's end of its group, inside the replica's worker. Its `sum` is a view of the shared output row. */
+export class Reducer implements AllReduceMember {
   readonly rank: number;
   readonly size: number;
   readonly length: number;
@@ -128,8 +114,14 @@ export class Reducer {
     const start = rowsOffset(size);
     this.#rows = Array.from({ length: size }, (_, r) => new Float32Array(buffer, start + r * length * 4, length));
     this.#out = new Float32Array(buffer, start + size * length * 4, length);
-    this.#slice = shardRange(length, rank, size);
+    // Member r sums its slice: as even as `length` allows, the first `length % size` one longer (as data shards are cut).
+    const base = Math.floor(length / size);
+    const first = rank * base + Math.min(rank, length % size);
+    this.#slice = [first, first + base + (rank < length % size ? 1 : 0)];
   }
+
+  /** Nothing to release: the buffer belongs to the group. */
+  async close(): Promise<void> {}
 
   /** This member's row: write the contribution here, then call `reduce`. */
   get row(): Float32Array {

@@ -1,0 +1,22 @@
+/** Collectives: the interface actors call, and the transports behind it. */
+import { Reducer, type GroupMember } from './shared-memory.js';
+import type { AllReduceMember } from './types.js';
+
+export { abortGroup, createGroup, isAborted, Reducer, resetGroup } from './shared-memory.js';
+export type { GroupMember, ReduceGroup } from './shared-memory.js';
+export { ReduceAborted } from './types.js';
+export type { AllReduceMember, Reduced } from './types.js';
+
+/**
+ * How one member reaches its group, as it travels in an actor's init:
+ * `shared`, a SharedArrayBuffer between the threads of one process.
+ */
+export type CollectiveEndpoint = { readonly via: 'shared'; readonly member: GroupMember };
+
+/** The member `endpoint` describes, ready to reduce. */
+export function joinAllReduce(endpoint: CollectiveEndpoint): AllReduceMember {
+  switch (endpoint.via) {
+    case 'shared':
+      return new Reducer(endpoint.member);
+  }
+}
