@@ -2,8 +2,9 @@
  * The import graph of `src/` and `actors/`: every static, type-only and
  * dynamic relative import, by file and by layer (a folder of `src/` with its
  * subfolders; a file directly in `src/` on its own: `src/errors`, `src/domain`). It prints the
- * folder graph and every cycle, and exits 1 when there is one, or when the
- * runtime (`src/actor/`) imports the application (`actors/`).
+ * folder graph and every cycle, and exits 1 when there is one, when the
+ * runtime (`src/actor/`) imports the application (`actors/`), or when an
+ * import points up the layers (`LAYERS`).
  *
  *   npm run check:imports
  */
@@ -34,7 +35,7 @@ function sources(root: string, folder: string): string[] {
  */
 export function folderOf(file: string): string {
   const parts = file.replace(/\.ts$/, '').split('/');
-  return parts.slice(0, 2).join('/');
+  return parts[0] === 'src' ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
 export function importGraph(root: string, folders: readonly string[] = ['src', 'actors']): ImportGraph {
@@ -92,6 +93,41 @@ export function cycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[
   return found;
 }
 
+/**
+ * The layers from the ground up (README, Architecture): a layer may import
+ * only layers of a lower rank. Layers of one rank do not import each other.
+ */
+export const LAYERS: Readonly<Record<string, number>> = {
+  'src/domain': 0,
+  'src/errors': 0,
+  'src/rng': 0,
+  'src/data': 1,
+  'src/models': 1,
+  'src/backend': 1,
+  'src/actor': 2,
+  actors: 3,
+  'src/parallel': 4,
+  'src/run': 5,
+  'src/eval': 6,
+  'src/bench': 6,
+  'src/serve': 7,
+  'src/cluster': 7,
+  'src/cli': 8,
+  'src/index': 8,
+};
+
+/** Folder imports that go up or sideways, or involve a folder `LAYERS` does not place. */
+export function layerViolations(graph: ImportGraph): string[] {
+  return [...graph.folders].flatMap(([from, targets]) =>
+    [...targets].flatMap((to) => {
+      const a = LAYERS[from];
+      const b = LAYERS[to];
+      if (a === undefined || b === undefined) return [`${a === undefined ? from : to} has no layer`];
+      return b < a ? [] : [`${from} (layer ${a}) → ${to} (layer ${b})`];
+    }),
+  );
+}
+
 /** Imports from `src/actor/` into `actors/` (the runtime must not name the application). */
 export function runtimeViolations(graph: ImportGraph): string[] {
   return [...graph.files].flatMap(([file, targets]) =>
@@ -112,8 +148,13 @@ function main(): void {
     ...cycles(graph.folders).map((c) => `folder cycle: ${c.join(' ↔ ')}`),
     ...cycles(graph.files).map((c) => `file cycle: ${c.join(' ↔ ')}`),
     ...runtimeViolations(graph).map((v) => `runtime imports the application: ${v}`),
+    ...layerViolations(graph).map((v) => `against the layers: ${v}`),
   ];
-  console.log(problems.length === 0 ? '\nno cycle between folders or files; src/actor/ imports nothing from actors/' : `\n${problems.join('\n')}`);
+  console.log(
+    problems.length === 0
+      ? '\nno cycle between folders or files; src/actor/ imports nothing from actors/; every import points down the layers'
+      : `\n${problems.join('\n')}`,
+  );
   if (problems.length > 0) process.exitCode = 1;
 }
 

@@ -24,3 +24,5 @@ export { transfer } from './wire.js';
 export { compiledPath, workerEntry } from './entry.js';
 export { joinAllReduce, abortGroup, createGroup, isAborted, resetGroup, ReduceAborted } from './collective/index.js';
 export type { AllReduceMember, CollectiveEndpoint, GroupMember, Reduced, ReduceGroup } from './collective/index.js';
+export { TaskPool } from './pool.js';
+export type { TaskPoolOptions } from './pool.js';

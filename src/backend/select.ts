@@ -11,6 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS as backendChoices, type BackendChoice, type BackendName } from '../domain.js';
 import { errors } from '../errors.js';
+import { fixes, GPU_PACKAGE, NATIVE_PACKAGE } from './fixes.js';
 import { usableGpuCount } from './cuda.js';
 
 export { backendChoices };
@@ -45,16 +46,9 @@ export interface Availability {
   detail: string;
 }
 
-const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
-const NATIVE_PACKAGE = '@tensorflow/tfjs-node';
 const requireHere = createRequire(import.meta.url);
 
-export const fixes = {
-  gpu: `backend gpu needs ${GPU_PACKAGE} (CUDA 11.2, cuDNN 8.1): npm i ${GPU_PACKAGE}`,
-  native: `backend native needs ${NATIVE_PACKAGE}: npm i ${NATIVE_PACKAGE}`,
-  thread: (name: string) =>
-    `backend ${name} cannot load in a worker thread (tensorflow/tfjs#8388): run it in a process host (--host process)`,
-} as const;
+export { fixes };
 
 function installed(pkg: string): boolean {
   try {

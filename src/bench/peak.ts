@@ -4,10 +4,9 @@
  * workers are how paragen uses cores). It is the ceiling each bench row's
  * FLOP utilisation is measured against, taken in the same run as the rows.
  */
-import { Worker } from 'node:worker_threads';
+import { TaskPool } from '../actor/index.js';
 import { errors } from '../errors.js';
-import { benchEntry } from './entry.js';
-import type { PeakReply, PeakRequest } from './plain/protocol.js';
+import type { PeakDone, PeakTask } from './plain/protocol.js';
 
 /** One worker count's figure. */
 export interface PeakPoint {
@@ -23,63 +22,42 @@ const FLOP_PER_MULTIPLY = 2 * SIZE * SIZE * SIZE;
 
 /**
  * GFLOP/s of wasm `matMul` 512×512 for each count in `counts`: that many
- * workers multiplying at the same time for `seconds`, best of `repeats`
- * (a peak is what the cores can do; a neighbour's burst only lowers a try).
+ * threads of a task pool multiplying at the same time for `seconds`, best of
+ * `repeats` (a peak is what the cores can do; a neighbour's burst only lowers a try).
  *
  * @example
  * const [one, two] = await measurePeak([1, 2], 1); // e.g. 44 and 78 GFLOP/s on 2 cores
  */
 export async function measurePeak(counts: readonly number[], seconds: number, repeats = 3): Promise<PeakPoint[]> {
   const max = Math.max(...counts);
-  const file = benchEntry('plain/matmul-worker.js');
-  const workers = Array.from({ length: max }, () => new Worker(file));
+  const pool = new TaskPool(import.meta.url, './plain/matmul-worker.js', { threads: max });
   try {
-    await Promise.all(workers.map((w) => next(w)));
+    // One task per thread at a time and one thread per task: `max` tasks at once warm every thread.
+    await Promise.all(Array.from({ length: max }, () => pool.run('warm', undefined).catch(fail)));
     const points: PeakPoint[] = [];
     for (const count of [...new Set(counts)].sort((a, b) => a - b)) {
       let best: PeakPoint | undefined;
       for (let r = 0; r < repeats; r++) {
-        const point = await together(workers.slice(0, count), seconds);
+        const point = await together(pool, count, seconds);
         if (!best || point.gflops > best.gflops) best = point;
       }
       points.push(best!);
     }
     return points;
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.close();
   }
 }
 
-/** One try: every worker of `team` multiplies for `seconds`, all at once. */
-async function together(team: readonly Worker[], seconds: number): Promise<PeakPoint> {
+/** One try: `count` threads multiply for `seconds`, all at once. */
+async function together(pool: TaskPool, count: number, seconds: number): Promise<PeakPoint> {
   const replies = await Promise.all(
-    team.map((w) => {
-      const reply = next(w);
-      w.postMessage({ type: 'go', seconds } satisfies PeakRequest);
-      return reply;
-    }),
+    Array.from({ length: count }, () => pool.run<PeakTask, PeakDone>('multiply', { seconds }).catch(fail)),
   );
-  const perWorker = replies.map((r) => (r.type === 'done' ? (r.multiplies * FLOP_PER_MULTIPLY) / r.seconds / 1e9 : 0));
-  return { workers: team.length, gflops: perWorker.reduce((a, b) => a + b, 0), perWorker };
+  const perWorker = replies.map((r) => (r.multiplies * FLOP_PER_MULTIPLY) / r.seconds / 1e9);
+  return { workers: count, gflops: perWorker.reduce((a, b) => a + b, 0), perWorker };
 }
 
-/** The worker's next reply; its error or death rejects. */
-function next(worker: Worker): Promise<PeakReply> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-    };
-    const onMessage = (message: PeakReply) => {
-      cleanup();
-      if (message.type === 'error') reject(errors.internal(`matMul peak worker: ${message.message}`));
-      else resolve(message);
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(errors.internal(`matMul peak worker died: ${error.message}`, error));
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-  });
+function fail(error: unknown): never {
+  throw errors.internal(`matMul peak worker: ${error instanceof Error ? error.message : String(error)}`, error);
 }

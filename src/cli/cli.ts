@@ -8,8 +8,8 @@
  */
 import { combine, errors, ParagenError } from '../errors.js';
 import { loadConfigFile, mergeConfig, parseConfig, validateValues } from '../run/config.js';
-import { COMMANDS, FIELD_NAMES, field, type CommandConfig, type CommandName, type ConfigValues } from '../run/config-schema.js';
-import { readRunConfigValues } from '../run/run-dir.js';
+import { COMMANDS, type CommandConfig, type CommandName, type ConfigValues } from '../run/config-schema.js';
+import { withResumedRun } from '../run/run-dir.js';
 import { suggest } from '../run/suggest.js';
 import { parseCommandArgs } from './args.js';
 import { COMMAND_SPECS, type CommandHandler, type CommandTable } from './commands.js';
@@ -56,22 +56,10 @@ export function createCli(options: CliOptions = {}): Cli {
         problems.push(error);
       }
     }
-    // `--resume DIR` continues with the run's own config.json; a --config file and flags override it.
-    let runValues: ConfigValues = {};
-    const resume = parsed.values.resume ?? fileValues.resume;
-    if (command === 'train' && resume !== undefined && problems.length === 0) {
-      try {
-        const saved: Record<string, unknown> = { ...(await readRunConfigValues(resume)) };
-        for (const name of FIELD_NAMES) if (field(name).transient) delete saved[name];
-        runValues = saved as ConfigValues;
-      } catch (error) {
-        if (!(error instanceof ParagenError)) throw error;
-        problems.push(error);
-      }
-    }
     if (problems.length > 0) throw combine(problems);
-    const merged = mergeConfig(mergeConfig(runValues, fileValues), parsed.values);
-    const config = parseConfig(merged, 'flags', command);
+    // A --config file, overridden by flags; with `--resume DIR`, both over the run's own config.json.
+    const given = mergeConfig(fileValues, parsed.values);
+    const config = parseConfig(command === 'train' ? await withResumedRun(given) : given, 'flags', command);
     return { kind: 'command', command, config } as Invocation;
   }
 

@@ -3,21 +3,10 @@
  * lives. Handlers are imported only when their command runs (`load`), so
  * `paragen --help` never loads TensorFlow.js or the worker pool.
  */
-import type { CommandConfig, CommandName } from '../run/config-schema.js';
-import type { CliIo } from './io.js';
+import type { CommandName } from '../run/config-schema.js';
+import type { CommandSpec } from './command.js';
 
-/** A command's body: gets the validated settings, returns the exit code. */
-export type CommandHandler<C extends CommandName> = (config: CommandConfig<C>, io: CliIo) => Promise<number>;
-
-export interface CommandSpec<C extends CommandName> {
-  readonly name: C;
-  /** One line for the command list. */
-  readonly summary: string;
-  /** A paragraph for the command's own help. */
-  readonly description: string;
-  readonly examples: readonly string[];
-  readonly load: () => Promise<CommandHandler<C>>;
-}
+export type { CommandHandler, CommandSpec } from './command.js';
 
 export type CommandTable = { readonly [C in CommandName]: CommandSpec<C> };
 

@@ -15,7 +15,7 @@ import { useBackend, type BackendName } from '../backend/index.js';
 import { gatherBatch, loadDataset, type Dataset, type Split } from '../data/index.js';
 import { errors } from '../errors.js';
 import { evaluateVae, sampleImages } from '../models/index.js';
-import { checkImageShape } from '../parallel/local.js';
+import { checkImageShape } from '../parallel/index.js';
 import { Rng } from '../rng.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, EvalConfig } from '../run/config-schema.js';

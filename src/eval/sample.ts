@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../run/atomic.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, SampleConfig } from '../run/config-schema.js';
 import { imageNetwork, openTrainedRun } from '../run/trained-run.js';
-import { SamplePool } from './sample-pool.js';
+import { SamplePool } from '../run/sample-pool.js';
 
 /** What `sample()` takes: the `paragen sample` settings, `run` required. */
 export type SampleInput = CommandInput<'sample'> & { readonly run: string };

@@ -42,13 +42,11 @@ export {
   discriminatorBackward,
   evaluateVae,
   ganGradients,
-  ganStep,
   latentBackward,
   latentSample,
   planGanStep,
   planVaeStep,
   vaeGradients,
-  vaeStep,
 } from './steps.js';
 export type {
   DecoderBackward,

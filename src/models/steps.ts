@@ -144,22 +144,6 @@ export interface GanLosses {
   gLoss: number;
 }
 
-/** One GAN training step: `ganGradients`, then both networks apply their updates. */
-export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): GanLosses {
-  const losses = tf.tidy(() => {
-    const r = ganGradients(parts, real, plan);
-    parts.generator.apply(r.generatorGrads);
-    parts.discriminator.apply(r.discriminatorGrads);
-    return tf.stack([r.dLoss, r.gLoss]);
-  });
-  try {
-    const [dLoss, gLoss] = losses.dataSync();
-    return { dLoss: dLoss!, gLoss: gLoss! };
-  } finally {
-    losses.dispose();
-  }
-}
-
 /** The randomness of one VAE step: eps for the reparameterisation and a seed per training pass. */
 export interface VaeStepPlan {
   /** [batchSize, latentDim] standard normals, row-major. */
@@ -271,22 +255,6 @@ export interface VaeLosses {
   loss: number;
   bce: number;
   kl: number;
-}
-
-/** One VAE training step: `vaeGradients`, then both networks apply their updates. */
-export function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeLosses {
-  const losses = tf.tidy(() => {
-    const r = vaeGradients(parts, x, plan);
-    parts.encoder.apply(r.encoderGrads);
-    parts.decoder.apply(r.decoderGrads);
-    return tf.stack([r.loss, r.bce, r.kl]);
-  });
-  try {
-    const [loss, bce, kl] = losses.dataSync();
-    return { loss: loss!, bce: bce!, kl: kl! };
-  } finally {
-    losses.dispose();
-  }
 }
 
 /** Mean negative ELBO per image over a dataset, and its terms. */

@@ -1,13 +1,40 @@
 /**
- * What the actor engine makes of its inputs before any worker starts: checked
- * counts, the configured fault, the training split as the hosts receive it,
- * and a checkpoint's files by network.
+ * What an engine makes of its inputs before any worker starts: the options it
+ * reads, checked counts and image shapes, the configured fault, the step RNG,
+ * the training split as the hosts receive it, and a checkpoint's files by network.
  */
 import type { FaultPlan } from '../actor/index.js';
-import type { Split } from '../data/index.js';
+import type { Dataset, Split } from '../data/index.js';
 import { errors } from '../errors.js';
 import type { ModelSpec } from '../models/index.js';
+import { Rng } from '../rng.js';
 import { FAMILY_ACTORS, parseFault, type ActorName } from '../domain.js';
+
+/** What an engine needs from the run's config. */
+export interface EngineOptions {
+  readonly model: string;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly seed: number;
+}
+
+/** Checks that `dataset`'s training images are of the shape the model takes. */
+export function checkImageShape(spec: ModelSpec, split: Split, datasetName: Dataset['name']): void {
+  const [h, w, c] = spec.imageShape;
+  if (split.height !== h || split.width !== w || split.channels !== c) {
+    throw errors.invalidValue(
+      'dataset',
+      `images of ${h}×${w}×${c} for model '${spec.name}'`,
+      `${datasetName} (${split.height}×${split.width}×${split.channels})`,
+    );
+  }
+}
+
+/** The RNG a run draws its step plans from (separate from the weight-init and data streams). */
+export function stepRng(seed: number): Rng {
+  return new Rng((seed ^ 0x2545f491) >>> 0);
+}
 
 /** `field` must be an integer of at least `min` (0 or 1). */
 export function checkCount(field: string, value: number, min: number): void {

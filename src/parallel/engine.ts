@@ -8,7 +8,6 @@
 import type { Observable } from 'rxjs';
 import type { NetworkName } from '../models/index.js';
 import type { ActorName } from '../domain.js';
-import type { RestartEvent, WarningEvent } from '../run/events.js';
 
 /** A step's outcome. */
 export interface StepResult {
@@ -34,7 +33,26 @@ export interface StepResult {
 /** Files of a checkpoint, relative path → contents (see `src/run/checkpoint.ts`). */
 export type StateFiles = Record<string, Uint8Array | string>;
 
-/** Events an engine reports on its own (actor restarts, warnings). */
+/** A crashed actor was restarted from its last snapshot. */
+export interface RestartEvent {
+  readonly type: 'restart';
+  readonly actor: ActorName;
+  readonly cause: string;
+  /** 1 for the first restart of this actor. */
+  readonly attempt: number;
+}
+
+/**
+ * Something the user must know that does not stop the run: a corrupt
+ * checkpoint skipped on resume, a batch skipped under `--on-nan skip`.
+ */
+export interface WarningEvent {
+  readonly type: 'warning';
+  readonly message: string;
+  readonly step?: number;
+}
+
+/** Events an engine reports on its own (actor restarts, warnings); the run passes them on as its own. */
 export type EngineEvent = RestartEvent | WarningEvent;
 
 export interface Engine {

@@ -1,12 +1,11 @@
 /** Parallel strategies: an engine per strategy, chosen from the run's config. */
 import type { Dataset } from '../data/index.js';
-import type { RunConfig } from '../run/config-schema.js';
-import { ActorEngine } from './actor-engine.js';
+import { ActorEngine, type ActorEngineOptions } from './actor-engine.js';
 import type { Engine } from './engine.js';
 
 export type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
-export { LocalEngine, checkImageShape, stepRng } from './local.js';
-export type { EngineOptions } from './local.js';
+export { checkImageShape, stepRng } from './engine-input.js';
+export type { EngineOptions } from './engine-input.js';
 export { ActorEngine } from './actor-engine.js';
 export type { ActorEngineHooks, ActorEngineOptions } from './actor-engine.js';
 export { planStrategy, replicaPlacement } from './strategy.js';
@@ -20,10 +19,9 @@ export type { StageOp } from './pipeline.js';
  * `pipeline` (and data × pipeline), or what `auto` picks — on the actor
  * engine over `config.host`.
  *
- * `LocalEngine` — every network in the calling thread, no workers — is the
- * reference the strategies are tested against; tests and benchmarks build it
- * directly (`new LocalEngine(config, dataset)`, or `train(config, { engine })`).
+ * The tests check every strategy against `LocalEngine` (`test/reference/`),
+ * every network in the calling thread, which they pass as `train(config, { engine })`.
  */
-export async function createEngine(config: RunConfig, dataset: Dataset): Promise<Engine> {
+export async function createEngine(config: ActorEngineOptions, dataset: Dataset): Promise<Engine> {
   return ActorEngine.create(config, dataset);
 }

@@ -11,7 +11,7 @@ import { createPart, type ModelSpec, type NetworkName } from '../models/index.js
 import { encodePart } from '../models/state.js';
 import type { RngState } from '../rng.js';
 import type { StateFiles } from './engine.js';
-import { ENGINE_STATE_FILE } from './local.js';
+import { ENGINE_STATE_FILE, engineStateFile } from './engine-state.js';
 
 export interface Snapshot {
   /** Steps done when it was taken. */
@@ -20,11 +20,6 @@ export interface Snapshot {
   readonly cursor: Cursor;
   readonly rng: RngState;
   readonly networks: Readonly<Partial<Record<NetworkName, NetworkSnapshot>>>;
-}
-
-/** The engine's own file of a checkpoint (the same as LocalEngine's). */
-export function engineStateFile(cursor: Cursor, rng: RngState): string {
-  return JSON.stringify({ format: 'paragen-engine', cursor, rng });
 }
 
 /**

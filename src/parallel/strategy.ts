@@ -18,6 +18,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { HostKind } from '../actor/index.js';
+import { fixes } from '../backend/fixes.js';
+import type { BackendChoice } from '../domain.js';
 import { errors } from '../errors.js';
 import { FAMILY_ACTORS, modelFamily, type ActorName, type ActorStrategy, type ModelName, type PipelineSchedule, type StrategyChoice } from '../domain.js';
 
@@ -56,6 +58,8 @@ export interface StrategyInput {
   readonly cores?: number;
   /** Bytes one worker can hold; default the wasm heap's 4 GiB. */
   readonly workerMemory?: number;
+  /** The backend asked for: the native ones cannot load in a worker thread. */
+  readonly backend?: BackendChoice;
 }
 
 /** Trainable parameters of each network (checked against the built models in test/parallel/strategy.test.ts). */
@@ -204,6 +208,12 @@ function plan(
   family: 'gan' | 'vae',
   grid: { strategy: ActorStrategy; replicas: number; stages: 1 | 2; microbatches: number; reason: string },
 ): StrategyPlan {
+  if (input.host === 'thread' && (input.backend === 'gpu' || input.backend === 'native')) {
+    throw errors.backendUnavailable(fixes.thread(input.backend));
+  }
+  if (input.host === 'process' && grid.replicas > 1) {
+    throw errors.invalidValue('host', `'thread' for ${grid.replicas} replicas (they all-reduce in memory shared between threads)`, input.host);
+  }
   const placement: Partial<Record<ActorName, number>> =
     grid.stages === 1
       ? Object.fromEntries(FAMILY_ACTORS[family].map((a) => [a, 0]))

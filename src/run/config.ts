@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { combine, errors, ParagenError } from '../errors.js';
+import { planStrategy } from '../parallel/strategy.js';
 import { FAMILY_ACTORS, modelFamily, parseFault, type ModelName } from '../domain.js';
 import { DEFAULT_EPOCHS, FIELD_NAMES, FIELDS, field, fieldsOf, type CommandConfig, type CommandName, type ConfigValues, type FieldName, type FieldSpec, type RunConfig } from './config-schema.js';
 import { suggest } from './suggest.js';
@@ -172,18 +173,22 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
   if (command !== 'train') return problems;
 
   const model: ModelName = values.model ?? FIELDS.model.default;
-  const strategy = values.strategy ?? FIELDS.strategy.default;
-  const { workers, fault } = values;
-  if (strategy === 'single' && workers !== undefined && workers > 1) {
-    problems.push(errors.invalidValue('workers', "1 with strategy 'single'", workers));
-  }
-  if ((strategy === 'model' || strategy === 'pipeline') && workers === 1) {
-    problems.push(errors.invalidValue('workers', `at least 2 with strategy '${strategy}'`, workers));
-  }
-  const batchSize = values.batchSize ?? FIELDS.batchSize.byFamily[modelFamily(model)];
-  const microbatches = values.microbatches ?? FIELDS.microbatches.default;
-  if (strategy === 'pipeline' && microbatches > batchSize) {
-    problems.push(errors.invalidValue('microbatches', `at most batchSize (${batchSize})`, microbatches));
+  const { fault } = values;
+  // The strategy's rules live in its planner: asking it here refuses everything it would refuse later.
+  try {
+    planStrategy({
+      model,
+      strategy: values.strategy ?? FIELDS.strategy.default,
+      ...(values.workers === undefined ? {} : { workers: values.workers }),
+      host: values.host ?? FIELDS.host.default,
+      microbatches: values.microbatches ?? FIELDS.microbatches.default,
+      schedule: values.schedule ?? FIELDS.schedule.default,
+      batchSize: values.batchSize ?? FIELDS.batchSize.byFamily[modelFamily(model)],
+      backend: values.backend ?? FIELDS.backend.default,
+    });
+  } catch (error) {
+    if (!(error instanceof ParagenError)) throw error;
+    problems.push(error);
   }
   if (fault !== undefined) {
     const actors = FAMILY_ACTORS[modelFamily(model)];

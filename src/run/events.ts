@@ -5,6 +5,7 @@
  */
 import type { BackendInfo } from '../backend/index.js';
 import type { ErrorCode } from '../errors.js';
+import type { RestartEvent, WarningEvent } from '../parallel/engine.js';
 import type { ActorName } from '../domain.js';
 import type { RunConfig } from './config-schema.js';
 
@@ -62,24 +63,7 @@ export interface SampleEvent {
   readonly path: string;
 }
 
-/** A crashed actor was restarted from its last snapshot. */
-export interface RestartEvent {
-  readonly type: 'restart';
-  readonly actor: ActorName;
-  readonly cause: string;
-  /** 1 for the first restart of this actor. */
-  readonly attempt: number;
-}
-
-/**
- * Something the user must know that does not stop the run: a corrupt
- * checkpoint skipped on resume, a batch skipped under `--on-nan skip`.
- */
-export interface WarningEvent {
-  readonly type: 'warning';
-  readonly message: string;
-  readonly step?: number;
-}
+export type { RestartEvent, WarningEvent } from '../parallel/engine.js';
 
 /** The run finished (the final checkpoint and summary are written). */
 export interface EndEvent {

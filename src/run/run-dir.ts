@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { systemClock } from './clock.js';
-import { loadConfigFile, parseConfig, serializeConfig } from './config.js';
-import type { ConfigValues, RunConfig } from './config-schema.js';
+import { loadConfigFile, mergeConfig, parseConfig, serializeConfig } from './config.js';
+import { FIELD_NAMES, field, type ConfigValues, type RunConfig } from './config-schema.js';
 import { acquireLock, type LockOptions, type RunLock } from './lock.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -164,6 +164,18 @@ export async function readRunConfigValues(dir: string): Promise<ConfigValues> {
   const path = join(dir, CONFIG_FILE);
   if (!(await exists(path))) throw errors.badFile(dir, `not a run directory (no ${CONFIG_FILE})`);
   return loadConfigFile(path);
+}
+
+/**
+ * The one place a resume is merged: with `values.resume`, the run's own
+ * `config.json` (less the fields that describe one invocation) overridden by
+ * `values`; without it, `values` as they are.
+ */
+export async function withResumedRun(values: ConfigValues): Promise<ConfigValues> {
+  if (values.resume === undefined) return values;
+  const saved: Record<string, unknown> = { ...(await readRunConfigValues(values.resume)) };
+  for (const name of FIELD_NAMES) if (field(name).transient) delete saved[name];
+  return mergeConfig(saved as ConfigValues, values);
 }
 
 /** Reads and validates a run directory's `config.json`; problems name the file. */

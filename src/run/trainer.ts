@@ -6,20 +6,19 @@
  * grids, summary), the events, the NaN policy and stopping; the engine of the
  * chosen strategy owns networks, optimizers, data and step randomness.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import { useBackend, type BackendInfo, type BackendName } from '../backend/index.js';
-import { imageGrid, loadDataset, writePng, type Dataset } from '../data/index.js';
+import { useBackend, type BackendInfo } from '../backend/index.js';
+import { loadDataset, type Dataset } from '../data/index.js';
 import { errors, ParagenError } from '../errors.js';
-import { SamplePool } from '../eval/sample-pool.js';
-import { createEngine, planStrategy, type Engine } from '../parallel/index.js';
+import { createEngine, type Engine } from '../parallel/index.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { parseConfig, mergeConfig } from './config.js';
-import { modelFamily } from '../domain.js';
-import { FIELD_NAMES, field, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
+import { parseConfig } from './config.js';
+import type { ConfigValues, RunConfig, RunConfigInput } from './config-schema.js';
 import type { RunEvent } from './events.js';
-import { openRunDir, readRunConfigValues, type RunDir } from './run-dir.js';
+import { Grids } from './grids.js';
+import { openRunDir, withResumedRun, type RunDir } from './run-dir.js';
+import { Throughput } from './throughput.js';
 
 /** What a finished (or stopped) run reports, and writes as `summary.json`. */
 export interface RunSummary {
@@ -61,15 +60,6 @@ export interface TrainOptions {
   readonly engine?: (config: RunConfig, dataset: Dataset) => Promise<Engine>;
 }
 
-/** Images in each sample grid, and the noise seed offset that keeps grids comparable across steps. */
-const GRID_IMAGES = 64;
-const GRID_SEED_OFFSET = 0x5eed;
-
-/** Recent steps that the per-step throughput averages over. */
-const RATE_WINDOW = 20;
-/** Steps excluded from the steady-state throughput: the first pay for kernel setup, operator caches and JIT. */
-const WARMUP_STEPS = 3;
-
 interface Progress {
   format: 'paragen-progress';
   step: number;
@@ -109,15 +99,34 @@ export function train(input: RunConfigInput, options: TrainOptions = {}): Run {
   };
 }
 
-/** The config of a run: on resume, the run's own config.json overridden by the given values. */
+/** The config of a run, validated (strategy included) before anything is written: on resume, over the run's own config.json. */
 async function resolveConfig(input: RunConfigInput): Promise<RunConfig> {
-  const given = input as ConfigValues;
-  if (given.resume === undefined) return parseConfig(input, 'api');
-  const saved: Record<string, unknown> = { ...(await readRunConfigValues(given.resume)) };
-  for (const name of FIELD_NAMES) if (field(name).transient) delete saved[name];
-  return parseConfig(mergeConfig(saved as ConfigValues, given), 'api');
+  return parseConfig(await withResumedRun(input as ConfigValues), 'api');
 }
 
+/** A run once its directory is open: what the phases after `open` share. */
+interface OpenRun {
+  readonly config: RunConfig;
+  readonly backend: BackendInfo;
+  readonly runDir: RunDir;
+  readonly engine: Engine;
+  readonly grids: Grids;
+  readonly totalSteps: number;
+  /** Where training stands: updated by every step, read by `salvage` after a failure. */
+  progress: Progress;
+  losses: Record<string, number>;
+  lastCheckpoint: string;
+  lastGrid: string;
+}
+
+/**
+ * The run loop, as four phases: prepare (settings, backend, data: nothing
+ * written yet), open (the run directory, the engine, a resume), train (the
+ * steps, with checkpoints and grids on their schedules) and close (the
+ * final checkpoint, grid and summary). A failure in any phase ends the run
+ * with an `error` event; after an actor failure the supervisor's last
+ * consistent state is still written.
+ */
 async function runLoop(
   input: RunConfigInput,
   options: TrainOptions,
@@ -126,105 +135,20 @@ async function runLoop(
 ): Promise<RunSummary> {
   const clock = options.clock ?? (() => performance.now());
   const started = clock();
-  let runDir: RunDir | undefined;
-  let engine: Engine | undefined;
-  let grids: Grids | undefined;
-  let state: { progress: Progress; keep: number; batchSize: number } | undefined;
+  const opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids } = {};
   try {
-    const config = await resolveConfig(input);
-    // Refuse an impossible strategy before anything is written.
-    planStrategy({ model: config.model, strategy: config.strategy, workers: config.workers, host: config.host });
-    const backend = await useBackend(config.backend);
-    const dataset = loadDataset(config.dataset);
-    runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined });
-    await runDir.writeConfig(config);
-    engine = await (options.engine ?? createEngine)(config, dataset);
-    const sub = engine.events$.subscribe((e) => events.next(e));
-    grids = new Grids(runDir, engine, config, backend.name, events);
-
-    let progress: Progress = { format: 'paragen-progress', step: 0, samples: 0, skippedBatches: 0 };
-    if (config.resume !== undefined) progress = await restore(runDir, engine, events);
-
-    state = { progress, keep: config.keep, batchSize: config.batchSize };
-    const totalSteps = config.steps ?? (config.epochs ?? 1) * engine.stepsPerEpoch;
-    events.next({
-      type: 'start',
-      config,
-      placement: engine.placement,
-      backend: { name: backend.name, reason: backend.reason },
-      strategy: engine.strategy,
-      runDir: runDir.path,
-      totalSteps,
-      startStep: progress.step,
-    });
-
-    const loop = new Loop(clock);
-    let losses: Record<string, number> = {};
-    let lastCheckpoint = '';
-    let lastGrid = '';
-    while (progress.step < totalSteps && !stopRequested()) {
-      // An in-process step never waits on I/O; yield to the event loop so that
-      // signals, timers (the progress bar) and stop() are seen between steps.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const result = await engine.step();
-      const step = progress.step + 1;
-      progress = { ...progress, step, samples: progress.samples + result.samples };
-      state.progress = progress;
-      loop.tick(result.samples);
-      if (result.nonFinite) {
-        const { network, what } = result.nonFinite;
-        if (config.onNan === 'stop') throw errors.nonFinite(network, step, what);
-        progress = { ...progress, skippedBatches: progress.skippedBatches + 1 };
-        state.progress = progress;
-        events.next({ type: 'warning', step, message: `skipped batch at step ${step}: ${what} of ${network} is NaN or Inf` });
-      } else {
-        losses = { ...result.losses };
-      }
-      const samplesPerSec = loop.recentRate();
-      events.next({ type: 'step', step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec });
-      runDir.metrics.append({ step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
-      if (step % config.checkpointEvery === 0 && step < totalSteps) {
-        lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
-      }
-      if (config.sampleEvery > 0 && step % config.sampleEvery === 0 && step < totalSteps) {
-        lastGrid = await grids.write(step);
-      }
-    }
-
-    // The final state: a checkpoint and a grid at the step the run ended on.
-    if (!lastCheckpoint.endsWith(`/${progress.step}`)) {
-      lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
-    }
-    if (!lastGrid.endsWith(`/${progress.step}.png`)) lastGrid = await grids.write(progress.step);
-    await grids.settle();
-    runDir.metrics.sync();
-    const summary: RunSummary = {
-      runDir: runDir.path,
-      model: config.model,
-      backend: backend.name,
-      strategy: engine.strategy.name,
-      workers: engine.strategy.workers,
-      steps: progress.step,
-      totalSteps,
-      samplesPerSec: loop.steadyRate(),
-      wallSeconds: (clock() - started) / 1000,
-      losses,
-      skippedBatches: progress.skippedBatches,
-      stopped: progress.step < totalSteps,
-      checkpoint: lastCheckpoint,
-      sampleGrid: lastGrid,
-    };
-    await runDir.writeSummary({ ...summary });
-    events.next({ type: 'end', steps: summary.steps, samplesPerSec: summary.samplesPerSec, wallSeconds: summary.wallSeconds, runDir: runDir.path });
-    sub.unsubscribe();
+    const prepared = await prepare(input);
+    const run = await open(prepared, options, events, opened);
+    const throughput = await trainSteps(run, events, clock, stopRequested);
+    const summary = await close(run, events, throughput, (clock() - started) / 1000);
     events.complete();
     return summary;
   } catch (error) {
     const failure =
       error instanceof ParagenError ? error : errors.internal(error instanceof Error ? error.message : String(error), error);
     // An actor that exhausted its restarts: keep what the supervisor still holds.
-    if (failure.code === 'ACTOR_FAILED' && engine && runDir && state) {
-      await salvage(runDir, engine, state, events).catch((e: unknown) =>
+    if (failure.code === 'ACTOR_FAILED' && opened.run) {
+      await salvage(opened.run, events).catch((e: unknown) =>
         events.next({ type: 'warning', message: `could not write a checkpoint after the failure: ${(e as Error).message}` }),
       );
     }
@@ -232,38 +156,137 @@ async function runLoop(
     events.complete();
     throw failure;
   } finally {
-    await grids?.close().catch(() => undefined);
-    await engine?.close().catch(() => undefined);
-    await runDir?.close().catch(() => undefined);
+    await opened.grids?.close().catch(() => undefined);
+    await opened.engine?.close().catch(() => undefined);
+    await opened.runDir?.close().catch(() => undefined);
   }
+}
+
+/** Everything that can be refused, refused before anything is written: the settings, the backend, the data. */
+async function prepare(input: RunConfigInput): Promise<{ config: RunConfig; backend: BackendInfo; dataset: Dataset }> {
+  const config = await resolveConfig(input);
+  const backend = await useBackend(config.backend);
+  const dataset = loadDataset(config.dataset);
+  return { config, backend, dataset };
+}
+
+/** The run directory (locked), its config, the engine and its grids, and on resume the last good checkpoint; then `start`. */
+async function open(
+  { config, backend, dataset }: { config: RunConfig; backend: BackendInfo; dataset: Dataset },
+  options: TrainOptions,
+  events: Subject<RunEvent>,
+  opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids },
+): Promise<OpenRun> {
+  const runDir = (opened.runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined }));
+  await runDir.writeConfig(config);
+  const engine = (opened.engine = await (options.engine ?? createEngine)(config, dataset));
+  const relay = engine.events$.subscribe((e) => events.next(e));
+  events.subscribe({ complete: () => relay.unsubscribe(), error: () => relay.unsubscribe() });
+  const grids = (opened.grids = new Grids(runDir, engine, config, backend.name, events));
+  const progress = config.resume !== undefined ? await restore(runDir, engine, events) : freshProgress();
+  const totalSteps = config.steps ?? (config.epochs ?? 1) * engine.stepsPerEpoch;
+  const run: OpenRun = (opened.run = { config, backend, runDir, engine, grids, totalSteps, progress, losses: {}, lastCheckpoint: '', lastGrid: '' });
+  events.next({
+    type: 'start',
+    config,
+    placement: engine.placement,
+    backend: { name: backend.name, reason: backend.reason },
+    strategy: engine.strategy,
+    runDir: runDir.path,
+    totalSteps,
+    startStep: progress.step,
+  });
+  return run;
+}
+
+/** Steps until the run's length or a stop, with the NaN policy, metrics, and checkpoints and grids when due. */
+async function trainSteps(run: OpenRun, events: Subject<RunEvent>, clock: () => number, stopRequested: () => boolean): Promise<Throughput> {
+  const { config, engine, runDir, totalSteps } = run;
+  const throughput = new Throughput(clock);
+  while (run.progress.step < totalSteps && !stopRequested()) {
+    // An in-process step never waits on I/O; yield to the event loop so that
+    // signals, timers (the progress bar) and stop() are seen between steps.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const result = await engine.step();
+    const step = run.progress.step + 1;
+    run.progress = { ...run.progress, step, samples: run.progress.samples + result.samples };
+    throughput.tick(result.samples);
+    if (result.nonFinite) {
+      const { network, what } = result.nonFinite;
+      if (config.onNan === 'stop') throw errors.nonFinite(network, step, what);
+      run.progress = { ...run.progress, skippedBatches: run.progress.skippedBatches + 1 };
+      events.next({ type: 'warning', step, message: `skipped batch at step ${step}: ${what} of ${network} is NaN or Inf` });
+    } else {
+      run.losses = { ...result.losses };
+    }
+    const samplesPerSec = throughput.recentRate();
+    events.next({ type: 'step', step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec });
+    runDir.metrics.append({ step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
+    if (step % config.checkpointEvery === 0 && step < totalSteps) {
+      run.lastCheckpoint = await checkpoint(runDir, engine, run.progress, config.keep, events);
+    }
+    if (config.sampleEvery > 0 && step % config.sampleEvery === 0 && step < totalSteps) {
+      run.lastGrid = await run.grids.write(step);
+    }
+  }
+  return throughput;
+}
+
+/** The final state: a checkpoint and a grid at the step the run ended on, then the summary and `end`. */
+async function close(run: OpenRun, events: Subject<RunEvent>, throughput: Throughput, wallSeconds: number): Promise<RunSummary> {
+  const { config, engine, runDir, progress, totalSteps } = run;
+  if (!run.lastCheckpoint.endsWith(`/${progress.step}`)) {
+    run.lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
+  }
+  if (!run.lastGrid.endsWith(`/${progress.step}.png`)) run.lastGrid = await run.grids.write(progress.step);
+  await run.grids.settle();
+  runDir.metrics.sync();
+  const summary: RunSummary = {
+    runDir: runDir.path,
+    model: config.model,
+    backend: run.backend.name,
+    strategy: engine.strategy.name,
+    workers: engine.strategy.workers,
+    steps: progress.step,
+    totalSteps,
+    samplesPerSec: throughput.steadyRate(),
+    wallSeconds,
+    losses: run.losses,
+    skippedBatches: progress.skippedBatches,
+    stopped: progress.step < totalSteps,
+    checkpoint: run.lastCheckpoint,
+    sampleGrid: run.lastGrid,
+  };
+  await runDir.writeSummary({ ...summary });
+  events.next({ type: 'end', steps: summary.steps, samplesPerSec: summary.samplesPerSec, wallSeconds: summary.wallSeconds, runDir: runDir.path });
+  return summary;
+}
+
+function freshProgress(): Progress {
+  return { format: 'paragen-progress', step: 0, samples: 0, skippedBatches: 0 };
 }
 
 /**
  * After an unrecoverable actor failure: a checkpoint of the engine's last
  * consistent state, labelled with the step it describes (`stateStep`).
  */
-async function salvage(
-  runDir: RunDir,
-  engine: Engine,
-  state: { progress: Progress; keep: number; batchSize: number },
-  events: Subject<RunEvent>,
-): Promise<void> {
-  const step = engine.stateStep ?? state.progress.step;
+async function salvage(run: OpenRun, events: Subject<RunEvent>): Promise<void> {
+  const { engine, progress: now, config } = run;
+  const step = engine.stateStep ?? now.step;
   if (step === 0) return;
-  const behind = state.progress.step - step;
-  const progress: Progress = { ...state.progress, step, samples: state.progress.samples - behind * state.batchSize };
-  await checkpoint(runDir, engine, progress, state.keep, events);
+  const behind = now.step - step;
+  const progress: Progress = { ...now, step, samples: now.samples - behind * config.batchSize };
+  await checkpoint(run.runDir, engine, progress, config.keep, events);
 }
 
 /** Restores the newest good checkpoint (reporting any skipped one); returns the progress it holds. */
 async function restore(runDir: RunDir, engine: Engine, events: Subject<RunEvent>): Promise<Progress> {
   const { checkpoint, warnings } = await loadLatestCheckpoint(runDir.path);
   for (const w of warnings) events.next({ type: 'warning', message: w.message });
-  const fresh: Progress = { format: 'paragen-progress', step: 0, samples: 0, skippedBatches: 0 };
   if (!checkpoint) {
     events.next({ type: 'warning', message: `no usable checkpoint in ${runDir.path}: starting from step 0` });
     await runDir.metrics.rewind(0);
-    return fresh;
+    return freshProgress();
   }
   await engine.restore(checkpoint.files);
   const progress = JSON.parse(checkpoint.text(PROGRESS_FILE)) as Progress;
@@ -289,111 +312,3 @@ async function checkpoint(
   return written.path;
 }
 
-async function sampleGrid(runDir: RunDir, engine: Engine, step: number, seed: number, events: Subject<RunEvent>): Promise<string> {
-  const images = await engine.sample(GRID_IMAGES, (seed + GRID_SEED_OFFSET) >>> 0);
-  await mkdir(runDir.samplesDir, { recursive: true });
-  const path = join(runDir.samplesDir, `${step}.png`);
-  writePng(path, imageGrid(images, GRID_IMAGES, 28, 28, 1));
-  events.next({ type: 'sample', step, path });
-  return path;
-}
-
-/**
- * Sample grids as tasks off the training path. The engine hands over the
- * image network's weights (free when its supervisor's snapshot is of this
- * step), and a one-thread pool rebuilds the network, draws the grid and
- * writes the PNG while training goes on; `sample` is emitted once the file is
- * written, and the run waits for every grid before it ends. Engines without
- * `networkWeights`, and native backends (which cannot load in a worker
- * thread), sample inline as before.
- */
-class Grids {
-  /** The last grid's task: each starts when the one before is written, so `sample` events come in step order. */
-  #last: Promise<void> = Promise.resolve();
-  #pool: SamplePool | undefined;
-  #failure: { error: unknown } | undefined;
-
-  constructor(
-    private readonly runDir: RunDir,
-    private readonly engine: Engine,
-    private readonly config: RunConfig,
-    private readonly backend: BackendName,
-    private readonly events: Subject<RunEvent>,
-  ) {}
-
-  /** Starts the grid of `step`; resolves with its path once it is under way (inline: once written). */
-  async write(step: number): Promise<string> {
-    this.#rethrow();
-    const { runDir, engine, config, events } = this;
-    if (!engine.networkWeights || (this.backend !== 'wasm' && this.backend !== 'cpu')) {
-      return sampleGrid(runDir, engine, step, config.seed, events);
-    }
-    const weights = await engine.networkWeights(modelFamily(config.model) === 'gan' ? 'generator' : 'decoder');
-    const path = join(runDir.samplesDir, `${step}.png`);
-    const pool = (this.#pool ??= new SamplePool(1, { background: true }));
-    const source = { model: config.model, weights, backend: this.backend };
-    const seed = (config.seed + GRID_SEED_OFFSET) >>> 0;
-    this.#last = this.#last
-      .then(() => pool.grid(source, GRID_IMAGES, seed, path))
-      .then(
-        () => void events.next({ type: 'sample', step, path }),
-        (error: unknown) => void (this.#failure ??= { error }),
-      );
-    return path;
-  }
-
-  /** Waits for every grid in flight; a grid that failed fails the run. */
-  async settle(): Promise<void> {
-    await this.#last;
-    this.#rethrow();
-  }
-
-  async close(): Promise<void> {
-    await this.#pool?.close();
-  }
-
-  #rethrow(): void {
-    if (this.#failure) throw this.#failure.error;
-  }
-}
-
-/** Throughput bookkeeping: a sliding window for step events, and a steady-state figure after warm-up. */
-class Loop {
-  readonly #clock: () => number;
-  readonly #times: number[] = [];
-  readonly #samples: number[] = [];
-  #steadyFrom: { time: number; samples: number } | undefined;
-  #total = 0;
-  #steps = 0;
-  readonly #started: number;
-
-  constructor(clock: () => number) {
-    this.#clock = clock;
-    this.#started = clock();
-  }
-
-  tick(samples: number): void {
-    const now = this.#clock();
-    this.#steps++;
-    this.#total += samples;
-    this.#times.push(now);
-    this.#samples.push(this.#total);
-    if (this.#times.length > RATE_WINDOW + 1) {
-      this.#times.shift();
-      this.#samples.shift();
-    }
-    if (this.#steps === WARMUP_STEPS) this.#steadyFrom = { time: now, samples: this.#total };
-  }
-
-  recentRate(): number {
-    const n = this.#times.length;
-    if (n < 2) return this.#steps === 0 ? 0 : (this.#total / Math.max(1e-9, this.#clock() - this.#started)) * 1000;
-    return ((this.#samples[n - 1]! - this.#samples[0]!) / Math.max(1e-9, this.#times[n - 1]! - this.#times[0]!)) * 1000;
-  }
-
-  steadyRate(): number {
-    const now = this.#times.at(-1) ?? this.#clock();
-    const from = this.#steadyFrom && this.#total > this.#steadyFrom.samples ? this.#steadyFrom : { time: this.#started, samples: 0 };
-    return ((this.#total - from.samples) / Math.max(1e-9, now - from.time)) * 1000;
-  }
-}

@@ -12,7 +12,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { encodePng, imageGrid } from '../../src/data/index.js';
-import { SamplePool, slices } from '../../src/eval/sample-pool.js';
+import { SamplePool, slices } from '../../src/run/sample-pool.js';
 import { sample } from '../../src/eval/sample.js';
 import { createPart, modelSpec, sampleImages } from '../../src/models/index.js';
 import { createEngine, type Engine } from '../../src/parallel/index.js';

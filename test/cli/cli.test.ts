@@ -149,7 +149,7 @@ describe('usage errors: one line per problem on stderr, exit code 2', () => {
       'epochs and steps cannot both be set, got epochs 2 and steps 3\n',
     );
     expect(await usage(['train', '--strategy', 'single', '--workers', '2'])).toBe(
-      "workers must be 1 with strategy 'single', got 2\n",
+      "workers must be 1 for strategy 'single' (every actor on one worker), got 2\n",
     );
     expect(await usage(['sample'])).toBe('run is required (--run <dir>)\n');
   });

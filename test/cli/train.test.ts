@@ -79,6 +79,27 @@ describe('paragen train', () => {
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 
+  it('refuses a strategy it cannot run before anything is written: exit 2, its reason, no run directory', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['--model', 'vae-mlp', '--strategy', 'data', '--workers', '8', '--batch-size', '4'],
+        "workers must be at most batchSize (4) for strategy 'data' (a row per replica), got 8\n",
+      ],
+      [['--strategy', 'model', '--workers', '3'], "workers must be 2 for strategy 'model' (one worker per network), got 3\n"],
+      [
+        ['--model', 'dcgan-small', '--strategy', 'pipeline', '--microbatches', '128', '--batch-size', '64'],
+        'microbatches must be at most batchSize (64), got 128\n',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      // Without --out the run directory would be runs/<model>-<time> under the working directory.
+      const r = await paragen(['train', ...args], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(message);
+      expect(existsSync(join(dir, 'runs'))).toBe(false);
+    }
+  });
+
   it('refuses a dataset file that is not valid, naming the file', async () => {
     const r = await paragen(['train', '--dataset', join(dir, 'missing.npy'), '--steps', '1', '--out', join(dir, 'x')]);
     expect(r.code).toBe(2);

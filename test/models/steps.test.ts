@@ -4,17 +4,8 @@ import { Rng } from '../../src/rng.js';
 import { negElbo, splitLatent, reparameterize } from '../../src/models/losses.js';
 import { createParts, modelSpec } from '../../src/models/registry.js';
 import { sampleImages } from '../../src/models/sample.js';
-import {
-  evaluateVae,
-  ganGradients,
-  ganStep,
-  planGanStep,
-  planVaeStep,
-  vaeGradients,
-  vaeStep,
-  type GanParts,
-  type VaeParts,
-} from '../../src/models/steps.js';
+import { evaluateVae, ganGradients, planGanStep, planVaeStep, vaeGradients, type GanParts, type VaeParts } from '../../src/models/steps.js';
+import { ganStep, vaeStep } from '../reference/steps.js';
 import { fusedGanGradients, fusedVaeGradients } from './fused.js';
 import { TINY_LATENT, TINY_NOISE, disposeParts, patterns, relativeError, tinyGan, tinyVae } from './tiny.js';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
-import { planVaeStep, vaeStep, type VaeLosses } from '../../src/models/steps.js';
+import { planVaeStep, type VaeLosses } from '../../src/models/steps.js';
+import { vaeStep } from '../reference/steps.js';
 import { TINY_LATENT, disposeParts, patterns, tinyVae } from './tiny.js';
 
 /** Three VAE steps of the tiny dense VAE on `backend`. */

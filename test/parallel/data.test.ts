@@ -10,7 +10,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
-import { ActorEngine, LocalEngine } from '../../src/parallel/index.js';
+import { ActorEngine } from '../../src/parallel/index.js';
+import { LocalEngine } from '../reference/local-engine.js';
 import type { NetworkRef } from '../../src/parallel/schedule.js';
 import { computed, differingFiles, flat, lossDifference, options, runEngine, stateDifference, steps } from './helpers.js';
 

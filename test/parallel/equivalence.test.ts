@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
-import { ActorEngine, LocalEngine, type StateFiles, type StepResult } from '../../src/parallel/index.js';
+import { ActorEngine, type StateFiles, type StepResult } from '../../src/parallel/index.js';
+import { LocalEngine } from '../reference/local-engine.js';
 import { asMap, lossDifference, options, stateDifference, steps } from './helpers.js';
 
 const STEPS = 4;

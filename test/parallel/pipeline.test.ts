@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
-import { ActorEngine, LocalEngine, type StateFiles, type StepResult } from '../../src/parallel/index.js';
+import { ActorEngine, type StateFiles, type StepResult } from '../../src/parallel/index.js';
+import { LocalEngine } from '../reference/local-engine.js';
 import { computed, differingFiles, flat, lossDifference, options, stateDifference, steps } from './helpers.js';
 
 const TOLERANCE = 1e-5;

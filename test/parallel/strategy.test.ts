@@ -168,8 +168,9 @@ function tinyDataset(): Dataset {
   return { name: 'tiny', train: split, test: split, testSource: 'files' };
 }
 
+/** What refuses `input`: since the planner runs inside config parsing, parseConfig refuses most, before createEngine is reached. */
 async function refusal(input: RunConfigInput): Promise<unknown> {
-  return createEngine(parseConfig(input, 'api'), tinyDataset()).then(
+  return (async () => createEngine(parseConfig(input, 'api'), tinyDataset()))().then(
     async (engine) => {
       await engine.close();
       throw new Error('expected createEngine to refuse');

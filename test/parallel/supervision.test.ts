@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backend/index.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
 import { ParagenError } from '../../src/errors.js';
-import { ActorEngine, LocalEngine, type EngineEvent } from '../../src/parallel/index.js';
+import { ActorEngine, type EngineEvent } from '../../src/parallel/index.js';
+import { LocalEngine } from '../reference/local-engine.js';
 import { asMap, computed, differingFiles, options, runEngine, stateDifference, steps, type EngineRun } from './helpers.js';
 
 let dataset: Dataset;

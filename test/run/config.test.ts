@@ -181,10 +181,10 @@ describe('parseConfig', () => {
       'epochs and steps cannot both be set, got epochs 3 and steps 100',
     );
     expect(problem(() => parseConfig({ strategy: 'single', workers: 2 }))).toBe(
-      "workers must be 1 with strategy 'single', got 2",
+      "workers must be 1 for strategy 'single' (every actor on one worker), got 2",
     );
     expect(problem(() => parseConfig({ strategy: 'model', workers: 1 }))).toBe(
-      "workers must be at least 2 with strategy 'model', got 1",
+      "workers must be 2 for strategy 'model' (one worker per network), got 1",
     );
     expect(problem(() => parseConfig({ strategy: 'pipeline', batchSize: 4, microbatches: 8 }))).toBe(
       'microbatches must be at most batchSize (4), got 8',

@@ -26,15 +26,13 @@ export type ChildMessage =
   | { readonly type: 'step'; readonly at: number; readonly cpu: number; readonly losses: readonly number[] }
   | { readonly type: 'error'; readonly message: string };
 
-/** Parent → matMul worker (which the parent terminates when done). */
-export interface PeakRequest {
-  readonly type: 'go';
+/** A matMul peak task: multiply for `seconds` (matmul-worker.ts). */
+export interface PeakTask {
   readonly seconds: number;
 }
 
-/** matMul worker → parent. */
-export type PeakReply =
-  | { readonly type: 'ready' }
-  /** `multiplies` products of 512×512 by 512×512 in `seconds`. */
-  | { readonly type: 'done'; readonly multiplies: number; readonly seconds: number }
-  | { readonly type: 'error'; readonly message: string };
+/** What a peak task did: `multiplies` products of 512×512 by 512×512 in `seconds`. */
+export interface PeakDone {
+  readonly multiplies: number;
+  readonly seconds: number;
+}

@@ -3,7 +3,7 @@
  * to stderr, one line per measurement; the table (or, with `--json`, the
  * result) to stdout; the report files to `--out` (default `bench-out/`).
  */
-import type { CommandHandler } from '../commands.js';
+import type { CommandHandler } from '../command.js';
 
 /** Where the report files go without `--out`. */
 export const DEFAULT_BENCH_OUT = 'bench-out';

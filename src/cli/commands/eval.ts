@@ -5,7 +5,7 @@
  * stderr, so stdout holds only the result (one JSON object with --json).
  */
 import type { Evaluation } from '../../eval/evaluate.js';
-import type { CommandHandler } from '../commands.js';
+import type { CommandHandler } from '../command.js';
 import type { CliIo } from '../io.js';
 import { formatDuration } from '../progress.js';
 

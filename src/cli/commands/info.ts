@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { probeBackends, usableGpuCount, useBackend, type Availability, type BackendChoice, type BackendName } from '../../backend/index.js';
 import { ParagenError } from '../../errors.js';
-import type { CommandHandler } from '../commands.js';
+import type { CommandHandler } from '../command.js';
 import { packageVersion } from '../version.js';
 
 /** The backend a choice resolves to, or why it cannot. */

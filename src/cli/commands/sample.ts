@@ -3,7 +3,7 @@
  * A thin wrapper over `sample()` (src/eval/sample.ts).
  */
 import { errors } from '../../errors.js';
-import type { CommandHandler } from '../commands.js';
+import type { CommandHandler } from '../command.js';
 
 export const sampleCommand: CommandHandler<'sample'> = async (config, io) => {
   // The CLI writes a file: without --out there would be nothing to show for the work.

@@ -4,7 +4,7 @@
  * finishes the step in flight, writes a checkpoint and exits 130/143; a second
  * SIGINT exits at once.
  */
-import type { CommandHandler } from '../commands.js';
+import type { CommandHandler } from '../command.js';
 import { createProgress, progressMode, unrefTimers } from '../progress.js';
 
 /** Exit codes of a run ended by a signal (128 + signal number, as shells report). */

@@ -1,14 +1,14 @@
 /**
- * The in-process engine: every network, the optimizers and the data loader in
- * the calling thread. It is the reference every other strategy is checked
- * against, and what `--host inline` runs. With `accumulation` it accumulates
+ * The in-process engine, a test oracle: every network, the optimizers and the
+ * data loader in the calling thread. It is the reference every strategy of
+ * the actor engine is checked against. With `accumulation` it accumulates
  * each step's gradients over microbatches (and replica shards) as the
  * pipeline strategies do (accumulate.ts): their reference.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Subject } from 'rxjs';
-import { BatchSampler, gatherBatch, type Dataset, type Split } from '../data/index.js';
-import { errors } from '../errors.js';
+import { BatchSampler, gatherBatch, type Dataset, type Split } from '../../src/data/index.js';
+import { errors } from '../../src/errors.js';
 import {
   adamConfig,
   createPart,
@@ -21,22 +21,14 @@ import {
   type ModelSpec,
   type NetworkName,
   type NetworkPart,
-} from '../models/index.js';
-import { decodePart, encodePart } from '../models/state.js';
-import { Rng, type RngState } from '../rng.js';
+} from '../../src/models/index.js';
+import { decodePart, encodePart } from '../../src/models/state.js';
+import { layoutBatch, type ShardLayout } from '../../src/parallel/chunks.js';
+import { checkImageShape, stepRng, type EngineOptions } from '../../src/parallel/engine-input.js';
+import { ENGINE_STATE_FILE, engineStateFile, readEngineState } from '../../src/parallel/engine-state.js';
+import type { Engine, EngineEvent, StateFiles, StepResult } from '../../src/parallel/engine.js';
+import { Rng } from '../../src/rng.js';
 import { accumulateGan, accumulateVae } from './accumulate.js';
-import { layoutBatch, type ShardLayout } from './chunks.js';
-import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
-import type { Cursor } from '../data/index.js';
-
-/** What an engine needs from the run's config. */
-export interface EngineOptions {
-  readonly model: string;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly beta1: number;
-  readonly seed: number;
-}
 
 /** Gradient accumulation of `LocalEngine`: the batch cut as `replicas` shards of `microbatches` chunks (chunks.ts). */
 export interface Accumulation {
@@ -44,32 +36,6 @@ export interface Accumulation {
   readonly microbatches?: number;
   /** Default 1. */
   readonly replicas?: number;
-}
-
-/** The engine's own part of a checkpoint. */
-interface EngineState {
-  format: 'paragen-engine';
-  cursor: Cursor;
-  rng: RngState;
-}
-
-export const ENGINE_STATE_FILE = 'engine.json';
-
-/** Checks that `split` holds images the model can take. */
-export function checkImageShape(spec: ModelSpec, split: Split, datasetName: string): void {
-  const [h, w, c] = spec.imageShape;
-  if (split.height !== h || split.width !== w || split.channels !== c) {
-    throw errors.invalidValue(
-      'dataset',
-      `images of ${h}×${w}×${c} for model '${spec.name}'`,
-      `${datasetName} (${split.height}×${split.width}×${split.channels})`,
-    );
-  }
-}
-
-/** The RNG a run draws its step plans from (separate from the weight-init and data streams). */
-export function stepRng(seed: number): Rng {
-  return new Rng((seed ^ 0x2545f491) >>> 0);
 }
 
 export class LocalEngine implements Engine {
@@ -201,16 +167,12 @@ export class LocalEngine implements Engine {
   async save(): Promise<StateFiles> {
     const files: StateFiles = {};
     for (const part of this.#parts) Object.assign(files, await encodePart(part));
-    const state: EngineState = { format: 'paragen-engine', cursor: this.#sampler.cursor, rng: this.#rng.state() };
-    files[ENGINE_STATE_FILE] = JSON.stringify(state);
+    files[ENGINE_STATE_FILE] = engineStateFile(this.#sampler.cursor, this.#rng.state());
     return files;
   }
 
   async restore(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
-    const raw = files.get(ENGINE_STATE_FILE);
-    if (!raw) throw errors.checkpoint(`checkpoint has no ${ENGINE_STATE_FILE}`);
-    const state = JSON.parse(new TextDecoder().decode(raw)) as EngineState;
-    if (state.format !== 'paragen-engine') throw errors.checkpoint(`${ENGINE_STATE_FILE} is not a paragen engine state`);
+    const state = readEngineState(files);
     const optimizer = { lr: this.#options.lr, beta1: this.#options.beta1 };
     const spec = this.#spec;
     const parts: NetworkPart[] = [];

@@ -1,7 +1,7 @@
 /**
- * Sampling as pool tasks (the issue's task parallelism and parallel
- * prediction): a piscina pool whose threads each rebuild the image network
- * from its weights and draw images (sample-worker.ts).
+ * Sampling as pool tasks (task parallelism and parallel prediction): the
+ * runtime's task pool, whose threads each rebuild the image network from its
+ * weights and draw images (sample-worker.ts).
  *
  * - `paragen sample --workers N`: the images are cut into N slices of whole
  *   256-image batches, one task per thread, and come back in order — the
@@ -9,9 +9,8 @@
  * - Training with `--sample-every`: each grid is a task on a one-thread pool,
  *   so the training actors never stop for it.
  */
-import { Piscina } from 'piscina';
-import { workerEntry } from '../actor/entry.js';
-import type { BackendChoice } from '../backend/index.js';
+import { TaskPool } from '../actor/index.js';
+import type { BackendChoice } from '../domain.js';
 import { errors } from '../errors.js';
 import { SAMPLE_BATCH, type GenerateTask, type GridTask, type SampleWorkerData } from './sample-worker.js';
 
@@ -45,7 +44,7 @@ export function slices(n: number, workers: number, batch = SAMPLE_BATCH): [numbe
 
 export class SamplePool {
   readonly threads: number;
-  readonly #pool: Piscina;
+  readonly #pool: TaskPool<SampleWorkerData>;
 
   /**
    * `background`: the threads run at the lowest priority (Linux), taking only
@@ -53,18 +52,8 @@ export class SamplePool {
    * `paragen sample`, where generating is the job.
    */
   constructor(threads: number, options: { readonly background?: boolean } = {}) {
-    if (!Number.isSafeInteger(threads) || threads < 1) throw errors.invalidValue('workers', 'a positive integer', threads);
+    this.#pool = new TaskPool(import.meta.url, './sample-worker.js', { threads, workerData: { background: options.background ?? false } });
     this.threads = threads;
-    const data: SampleWorkerData = { background: options.background ?? false };
-    this.#pool = new Piscina({
-      workerData: data,
-      filename: workerEntry(import.meta.url, './sample-worker.js'),
-      minThreads: threads,
-      maxThreads: threads,
-      // One task per thread at a time: a thread's wasm instance computes one batch after another anyway.
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
-    });
   }
 
   /** `n` images from `seed` split across the pool's threads, in order: `sampleImages`' images exactly. */
@@ -73,7 +62,7 @@ export class SamplePool {
     const results = await Promise.all(
       parts.map(([start, count]) => {
         const task: GenerateTask = { ...source, seed, start, count };
-        return this.#pool.run(task, { name: 'generate' }) as Promise<Float32Array>;
+        return this.#pool.run<GenerateTask, Float32Array>('generate', task);
       }),
     );
     if (results.length === 1) return results[0]!;
@@ -89,7 +78,7 @@ export class SamplePool {
   /** Writes a grid of the first `n` images of `seed` to `path` on a pool thread; resolves with the path. */
   grid(source: SampleSource, n: number, seed: number, path: string): Promise<string> {
     const task: GridTask = { ...source, seed, count: n, path };
-    return this.#pool.run(task, { name: 'grid' }) as Promise<string>;
+    return this.#pool.run<GridTask, string>('grid', task);
   }
 
   /** Waits for the tasks in flight, then ends the threads. */

@@ -12,8 +12,8 @@
  * network sees every chunk's statistics, there each replica its own.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { ganGradients, vaeGradients, type GanParts, type GanStepPlan, type VaeParts, type VaeStepPlan } from '../models/index.js';
-import { chunkSeed, rowsOf, type Chunk, type ShardLayout } from './chunks.js';
+import { ganGradients, vaeGradients, type GanParts, type GanStepPlan, type VaeParts, type VaeStepPlan } from '../../src/models/index.js';
+import { chunkSeed, rowsOf, type Chunk, type ShardLayout } from '../../src/parallel/chunks.js';
 
 /** A step's summed gradients by network, and its losses (as LocalEngine names them, in its order). */
 export interface Accumulated {

@@ -1,0 +1,49 @@
+/**
+ * The runtime's pool of stateless tasks: a fixed set of worker threads, each
+ * with its own module graph (its own TensorFlow.js and wasm instance), that
+ * run the named exports of one task module. Sample grids, `paragen sample
+ * --workers` and the bench's matMul peak run on it; actors live on their
+ * own hosts (thread-host.ts), built on the same piscina.
+ */
+import { Piscina } from 'piscina';
+import { errors } from '../errors.js';
+import { workerEntry } from './entry.js';
+
+export interface TaskPoolOptions<D> {
+  /** Threads, fixed for the pool's life. */
+  readonly threads: number;
+  /** Handed to every thread as `workerData`. */
+  readonly workerData?: D;
+  /** Tasks one thread runs at once (default 1: a wasm instance computes one thing after another anyway). */
+  readonly concurrentTasksPerThread?: number;
+}
+
+export class TaskPool<D = unknown> {
+  readonly threads: number;
+  readonly #pool: Piscina;
+
+  /** A pool over the task module `relative` (with a `.js` extension) beside the module `base` (an `import.meta.url`). */
+  constructor(base: string, relative: string, options: TaskPoolOptions<D>) {
+    const { threads } = options;
+    if (!Number.isSafeInteger(threads) || threads < 1) throw errors.invalidValue('workers', 'a positive integer', threads);
+    this.threads = threads;
+    this.#pool = new Piscina({
+      filename: workerEntry(base, relative),
+      workerData: options.workerData,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: options.concurrentTasksPerThread ?? 1,
+      idleTimeout: 60_000,
+    });
+  }
+
+  /** Runs the task module's export `name` on `task` in a free thread; rejects with its error, or when its thread dies. */
+  run<T, R>(name: string, task: T): Promise<R> {
+    return this.#pool.run(task, { name }) as Promise<R>;
+  }
+
+  /** Waits for the tasks in flight, then ends the threads. */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
