@@ -12,7 +12,7 @@
  * microbatches): chunk 0 starts the step's gradients, each later chunk adds
  * its own (already weighted by its share of the batch, see chunks.ts). On the
  * last chunk a data-parallel replica all-reduces the sum with its peers in a
- * SharedArrayBuffer (all-reduce.ts): every replica then holds the same
+ * collective of the runtime (src/actor/collective): every replica then holds the same
  * gradients, bit for bit, and makes the same update.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -2,7 +2,7 @@
  * A network actor's gradients for the step in progress: started by the
  * step's first microbatch, added to by each later one (already weighted by
  * its share of the batch, chunks.ts), all-reduced with the other replicas of
- * the network after the last one (all-reduce.ts), and held until the
+ * the network after the last one (a collective of the runtime), and held until the
  * coordinator says apply or discard. After an update, replicas also average
  * their batch-norm moving statistics here.
  *

@@ -4,11 +4,14 @@
  * @example
  * import { train } from 'paragen';
  * const run = train({ model: 'vae-mlp', steps: 500 });
- * run.events$.subscribe((e) => { if (e.type === 'step') console.log(e.step, e.losses); });
+ * for await (const e of run.events$) if (e.type === 'step') console.log(e.step, e.losses);
  * const summary = await run.done;
  */
 export { train } from './run/trainer.js';
-export type { Run, RunSummary, TrainOptions } from './run/trainer.js';
+export type { Run, RunSummary, TrainInput, TrainOptions } from './run/trainer.js';
+export { iterable } from './run/iterate.js';
+export type { Iterable$ } from './run/iterate.js';
+export type { InMemoryDataset } from './data/index.js';
 export type {
   RunEvent,
   RunEventType,

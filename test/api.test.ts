@@ -12,9 +12,12 @@ import { root } from './helpers/cli.js';
 
 describe('public types', () => {
   it('train returns a run with typed events, a summary and stop', () => {
-    expectTypeOf<typeof paragen.train>().parameter(0).toEqualTypeOf<paragen.RunConfigInput>();
+    expectTypeOf<typeof paragen.train>().parameter(0).toEqualTypeOf<paragen.TrainInput>();
+    expectTypeOf<paragen.RunConfigInput>().toMatchTypeOf<paragen.TrainInput>();
+    expectTypeOf<{ dataset: { images: Uint8Array; shape: [number, 28, 28] } }>().toMatchTypeOf<paragen.TrainInput>();
     expectTypeOf<ReturnType<typeof paragen.train>>().toEqualTypeOf<paragen.Run>();
-    expectTypeOf<paragen.Run['events$']>().toEqualTypeOf<Observable<paragen.RunEvent>>();
+    expectTypeOf<paragen.Run['events$']>().toMatchTypeOf<Observable<paragen.RunEvent>>();
+    expectTypeOf<paragen.Run['events$']>().toMatchTypeOf<AsyncIterable<paragen.RunEvent>>();
     expectTypeOf<paragen.Run['done']>().toEqualTypeOf<Promise<paragen.RunSummary>>();
     expectTypeOf<paragen.Run['stop']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<paragen.RunSummary>().not.toBeAny();

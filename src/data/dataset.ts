@@ -143,34 +143,80 @@ function idxSplit(imagesFile: string, labelsFile: string): Split {
 
 function loadNpyDataset(file: string, holdout: number): Dataset {
   const array = readNpy(file);
-  const { shape } = array;
+  return arrayDataset(basename(file, extname(file)), array.data, array.shape, holdout, (detail) => errors.badFile(file, detail), file);
+}
+
+/**
+ * Images held in memory, for the Node API: `{ images, shape }` with `shape`
+ * N×H×W or N×H×W×C (C 1 or 3), uint8 in [0, 255] or float32 in [0, 1],
+ * [-1, 1] or [0, 255]. Checked as a `.npy` file is; the last `holdout` of the
+ * images are the test split. The arrays are used as they are, not copied.
+ */
+export interface InMemoryDataset {
+  readonly images: Uint8Array | Float32Array;
+  readonly shape: readonly number[];
+  /** What events and errors call it (default `in-memory`). */
+  readonly name?: string;
+}
+
+/** The dataset of `input` (an `InMemoryDataset`), validated; problems name `dataset.<field>`. */
+export function inMemoryDataset(input: unknown, options: LoadOptions = {}): Dataset {
+  const holdout = options.holdout ?? DEFAULT_HOLDOUT;
+  const value = (input ?? {}) as Partial<Record<keyof InMemoryDataset, unknown>>;
+  const { images, shape, name = IN_MEMORY } = value;
+  if (!(images instanceof Uint8Array) && !(images instanceof Float32Array)) {
+    throw errors.invalidValue('dataset.images', 'a Uint8Array or a Float32Array', describe(images));
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw errors.invalidValue('dataset.shape', 'an array of non-negative integers (N×H×W or N×H×W×C)', shape);
+  }
+  if (typeof name !== 'string' || name.length === 0) throw errors.invalidValue('dataset.name', 'a non-empty string', name);
+  const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (elements !== images.length) {
+    throw errors.invalidValue('dataset.shape', `a shape of ${images.length} elements (the length of dataset.images)`, shape);
+  }
+  return arrayDataset(name, images, shape as number[], holdout, () => errors.invalidValue('dataset.shape', 'N×H×W or N×H×W×C with C 1 or 3 and no empty dimension', shape), 'dataset.images');
+}
+
+/** The name a run's config records for an in-memory dataset. */
+export const IN_MEMORY = 'in-memory';
+
+function describe(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return value.constructor?.name ?? 'an object';
+}
+
+/** A dataset of `count × H × W × C` images in one array; `problem` turns a shape fault into an error. */
+function arrayDataset(
+  name: string,
+  data: Uint8Array | Float32Array,
+  shape: readonly number[],
+  holdout: number,
+  problem: (detail: string) => Error,
+  where: string,
+): Dataset {
   if (shape.length !== 3 && shape.length !== 4) {
-    throw errors.badFile(file, `shape (${shape.join(', ')}) is not N×H×W or N×H×W×C`);
+    throw problem(`shape (${shape.join(', ')}) is not N×H×W or N×H×W×C`);
   }
   const [count, height, width, channels = 1] = shape as [number, number, number, number?];
   if (channels !== 1 && channels !== 3) {
-    throw errors.badFile(file, `shape (${shape.join(', ')}) has ${channels} channels; expected 1 or 3`);
+    throw problem(`shape (${shape.join(', ')}) has ${channels} channels; expected 1 or 3`);
   }
   if (count === 0 || height === 0 || width === 0) {
-    throw errors.badFile(file, `shape (${shape.join(', ')}) holds no images`);
+    throw problem(`shape (${shape.join(', ')}) holds no images`);
   }
-  const valueRange = array.dtype === 'uint8' ? UINT8_RANGE : floatValueRange(array.data, file);
+  const valueRange = data instanceof Uint8Array ? UINT8_RANGE : floatValueRange(data, where);
   const testCount = Math.floor(count * holdout);
   const trainCount = count - testCount;
   const size = height * width * channels;
   const split = (from: number, to: number): Split => ({
-    // Views, not copies: the file's buffer already holds the images in order.
-    images: array.data.subarray(from * size, to * size),
+    // Views, not copies: the buffer already holds the images in order.
+    images: data.subarray(from * size, to * size),
     count: to - from,
     height,
     width,
     channels,
     valueRange,
   });
-  return {
-    name: basename(file, extname(file)),
-    train: split(0, trainCount),
-    test: split(trainCount, count),
-    testSource: 'held-out',
-  };
+  return { name, train: split(0, trainCount), test: split(trainCount, count), testSource: 'held-out' };
 }

@@ -2,8 +2,8 @@
 
 export { BatchSampler, epochSeed, gatherBatch, gatherLabels, shard, shardRange } from './batches.js';
 export type { Batch, Cursor, SamplerOptions } from './batches.js';
-export { DEFAULT_HOLDOUT, IDX_FILES, loadDataset, mnistDataDir } from './dataset.js';
-export type { Dataset, LoadOptions, Split } from './dataset.js';
+export { DEFAULT_HOLDOUT, IDX_FILES, IN_MEMORY, inMemoryDataset, loadDataset, mnistDataDir } from './dataset.js';
+export type { Dataset, InMemoryDataset, LoadOptions, Split } from './dataset.js';
 export { findIdxFile, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, readIdxImages, readIdxLabels } from './idx.js';
 export type { IdxImages, IdxLabels } from './idx.js';
 export {

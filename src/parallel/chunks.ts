@@ -16,7 +16,7 @@
  * unsplit batch keeps it), a hash of (seed, first row) for the others —
  * distinct passes need distinct seeds. A split batch therefore draws other
  * dropout masks than the unsplit one (no model has dropout and is expected to
- * match exactly: see the strategy notes in actor-engine.ts).
+ * match exactly: see the strategy notes in runner.ts).
  */
 import { shardRange } from '../data/batches.js';
 

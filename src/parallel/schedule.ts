@@ -3,7 +3,7 @@
  * `ganGradients` / `vaeGradients` in steps.ts, split where the networks meet,
  * run on every replica's shard and microbatch (pipeline.ts runs them through
  * the stages), then the same finite check and apply-or-discard as
- * `LocalEngine`, for every actor at once.
+ * `LocalEngine` (test/reference), for every actor at once.
  *
  * GAN, per microbatch c: generator.forward(noise_c) → fake_c;
  * discriminator.backward(real_c, fake_c) → losses and ∂gLoss/∂fake_c;

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { useBackend, type BackendInfo } from '../backend/index.js';
-import { loadDataset, type Dataset } from '../data/index.js';
+import { IN_MEMORY, inMemoryDataset, loadDataset, type Dataset, type InMemoryDataset } from '../data/index.js';
 import { errors, ParagenError } from '../errors.js';
 import { createEngine, type Engine } from '../parallel/index.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -17,6 +17,7 @@ import { parseConfig } from './config.js';
 import type { ConfigValues, RunConfig, RunConfigInput } from './config-schema.js';
 import type { RunEvent } from './events.js';
 import { Grids } from './grids.js';
+import { iterable, type Iterable$ } from './iterate.js';
 import { openRunDir, withResumedRun, type RunDir } from './run-dir.js';
 import { Throughput } from './throughput.js';
 
@@ -44,8 +45,12 @@ export interface RunSummary {
 }
 
 export interface Run {
-  /** Typed events (a discriminated union on `type`); subscribe before the first `await`. */
-  readonly events$: Observable<RunEvent>;
+  /**
+   * Typed events (a discriminated union on `type`); subscribe, or `for await`,
+   * before the first `await`. It completes after `end`; a failed run emits
+   * `error` and then errors with the same `ParagenError`.
+   */
+  readonly events$: Iterable$<RunEvent>;
   /** Resolves with the summary; rejects with a `ParagenError`. */
   readonly done: Promise<RunSummary>;
   /** Finishes the step in flight, writes a checkpoint, stops every actor; resolves when done settles. */
@@ -58,7 +63,15 @@ export interface TrainOptions {
   readonly clock?: () => number;
   /** Builds the strategy's engine; default `createEngine`. */
   readonly engine?: (config: RunConfig, dataset: Dataset) => Promise<Engine>;
+  /** Aborting it stops the run as `stop()` does: the step in flight finishes, then a checkpoint. */
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * What `train()` takes: a run's settings (`RunConfig`, any subset) where
+ * `dataset` may also be images in memory (`{ images, shape }`).
+ */
+export type TrainInput = Omit<RunConfigInput, 'dataset'> & { readonly dataset?: RunConfigInput['dataset'] | InMemoryDataset };
 
 interface Progress {
   format: 'paragen-progress';
@@ -74,12 +87,15 @@ const PROGRESS_FILE = 'progress.json';
  *
  * @example
  * const run = train({ model: 'vae-mlp', steps: 200 });
- * run.events$.subscribe((e) => { if (e.type === 'step') console.log(e.step, e.losses.loss); });
+ * for await (const e of run.events$) if (e.type === 'step') console.log(e.step, e.losses.loss);
  * const summary = await run.done;
  */
-export function train(input: RunConfigInput, options: TrainOptions = {}): Run {
+export function train(input: TrainInput, options: TrainOptions = {}): Run {
   const events = new Subject<RunEvent>();
   let stopRequested = false;
+  const { signal } = options;
+  if (signal?.aborted) stopRequested = true;
+  else signal?.addEventListener('abort', () => (stopRequested = true), { once: true });
   // Start on the next turn, so that a caller subscribing right after train() sees `start`.
   const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
     runLoop(input, options, events, () => stopRequested),
@@ -87,7 +103,7 @@ export function train(input: RunConfigInput, options: TrainOptions = {}): Run {
   // Nobody may be listening to `done` (events only): don't crash the process on its rejection.
   done.catch(() => undefined);
   return {
-    events$: events.asObservable(),
+    events$: iterable(events.asObservable()),
     done,
     async stop() {
       stopRequested = true;
@@ -102,6 +118,21 @@ export function train(input: RunConfigInput, options: TrainOptions = {}): Run {
 /** The config of a run, validated (strategy included) before anything is written: on resume, over the run's own config.json. */
 async function resolveConfig(input: RunConfigInput): Promise<RunConfig> {
   return parseConfig(await withResumedRun(input as ConfigValues), 'api');
+}
+
+/** The settings and the data: an in-memory dataset is recorded in config.json by name only, and must be passed again on resume. */
+async function resolveInput(input: TrainInput): Promise<{ config: RunConfig; dataset: Dataset }> {
+  const given = input.dataset;
+  if (given === undefined || typeof given === 'string') {
+    const config = await resolveConfig(input as RunConfigInput);
+    if (config.dataset === IN_MEMORY) {
+      throw errors.invalidValue('dataset', `the images this run trained on, passed again as { images, shape } (its config.json says '${IN_MEMORY}')`, IN_MEMORY);
+    }
+    return { config, dataset: loadDataset(config.dataset) };
+  }
+  const dataset = inMemoryDataset(given);
+  const config = await resolveConfig({ ...input, dataset: IN_MEMORY } as RunConfigInput);
+  return { config, dataset };
 }
 
 /** A run once its directory is open: what the phases after `open` share. */
@@ -128,7 +159,7 @@ interface OpenRun {
  * consistent state is still written.
  */
 async function runLoop(
-  input: RunConfigInput,
+  input: TrainInput,
   options: TrainOptions,
   events: Subject<RunEvent>,
   stopRequested: () => boolean,
@@ -153,7 +184,7 @@ async function runLoop(
       );
     }
     events.next({ type: 'error', message: failure.message, code: failure.code });
-    events.complete();
+    events.error(failure);
     throw failure;
   } finally {
     await opened.grids?.close().catch(() => undefined);
@@ -163,10 +194,9 @@ async function runLoop(
 }
 
 /** Everything that can be refused, refused before anything is written: the settings, the backend, the data. */
-async function prepare(input: RunConfigInput): Promise<{ config: RunConfig; backend: BackendInfo; dataset: Dataset }> {
-  const config = await resolveConfig(input);
+async function prepare(input: TrainInput): Promise<{ config: RunConfig; backend: BackendInfo; dataset: Dataset }> {
+  const { config, dataset } = await resolveInput(input);
   const backend = await useBackend(config.backend);
-  const dataset = loadDataset(config.dataset);
   return { config, backend, dataset };
 }
 
