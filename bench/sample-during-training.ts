@@ -58,9 +58,8 @@ async function once(strategy: StrategyChoice, mode: Mode, out: string): Promise<
     mode === 'inline' ? { engine: async (config, dataset) => inline(await createEngine(config, dataset)) } : {},
   );
   let grids = 0;
-  run.events$.subscribe((e) => {
-    if (e.type === 'sample') grids++;
-  });
+  // A failure rejects `done` below; the stream's error is that same failure.
+  run.events$.subscribe({ next: (e) => void (e.type === 'sample' && grids++), error: () => undefined });
   const { samplesPerSec } = await run.done;
   return { samplesPerSec, grids, otherCpu: otherLoad(from, cpuMark()) ?? 0 };
 }
