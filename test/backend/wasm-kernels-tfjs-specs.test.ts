@@ -1,8 +1,9 @@
 /**
  * The cases where tfjs-core's own specs caught paragen's wasm kernels out
- * (issue 14), and the fused conv2d gradient that training takes, each against
- * tfjs's cpu backend (relative error ≤ 1e-4). `tfjs-core-suites.test.ts` runs
- * the specs themselves.
+ * (issue 14), the fused conv2d gradients that training takes, and the
+ * kernels added for those specs (Identity, FusedConv2D with a broadcast
+ * bias), each against tfjs's cpu backend (relative error ≤ 1e-4).
+ * `tfjs-core-suites.test.ts` runs the specs themselves.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +119,93 @@ describe('fused conv2d gradients (tfjs-layers’ conv2d with a linear activation
   });
   it('without a bias', async () => {
     await expectClose(run(false));
+  });
+});
+
+describe('fused conv2d with a bias that broadcasts (not one value per channel)', () => {
+  const x = data([2, 6, 6, 2], 33);
+  const w = data([3, 3, 2, 3], 34);
+  const cases: [string, number[], tf.fused.Activation][] = [
+    ['full-shape bias, linear', [2, 6, 6, 3], 'linear'],
+    ['scalar bias, relu', [], 'relu'],
+    ['[1] bias, elu', [1], 'elu'],
+    ['[6,1,3] bias, leakyrelu', [6, 1, 3], 'leakyrelu'],
+    ['[1,1,1,3] bias, sigmoid', [1, 1, 1, 3], 'sigmoid'],
+  ];
+  for (const [name, biasShape, activation] of cases) {
+    it(name, async () => {
+      const b = data(biasShape, 35);
+      await expectClose(() =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(x, [2, 6, 6, 2]),
+          filter: tf.tensor4d(w, [3, 3, 2, 3]),
+          strides: 1,
+          pad: 'same',
+          bias: tf.tensor(b, biasShape),
+          activation,
+          leakyreluAlpha: 0.1,
+        }),
+      );
+    });
+  }
+
+  it('gradients with a full-shape bias (tfjs-core’s “with bias” spec, larger)', async () => {
+    const b = data([2, 6, 6, 3], 36);
+    await expectClose(() =>
+      tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) =>
+        tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias: c }).square().sum(),
+      )([tf.tensor4d(x, [2, 6, 6, 2]), tf.tensor4d(w, [3, 3, 2, 3]), tf.tensor(b, [2, 6, 6, 3])]),
+    );
+  });
+
+  it('leaves no tensors or heap allocations behind', async () => {
+    await tf.setBackend('wasm');
+    const xs = tf.tensor4d(x, [2, 6, 6, 2]);
+    const ws = tf.tensor4d(w, [3, 3, 2, 3]);
+    const bs = tf.scalar(0.5);
+    const step = () => tf.tidy(() => tf.fused.conv2d({ x: xs, filter: ws, bias: bs, strides: 1, pad: 'same', activation: 'relu' })).dispose();
+    step();
+    const tensors = tf.memory().numTensors;
+    const dataIds = tf.engine().backend.numDataIds();
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+    tf.dispose([xs, ws, bs]);
+  });
+});
+
+describe('Identity (clone) shares its buffer', () => {
+  it('a clone adds no heap buffer and outlives its original', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1, 2, 3]);
+    const dataIds = tf.engine().backend.numDataIds();
+    const y = tf.clone(x);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds - 1);
+  });
+
+  it('clones string tensors through tfjs’s kernel', async () => {
+    await tf.setBackend('wasm');
+    const s = tf.tensor1d(['a', 'bc'], 'string');
+    const c = tf.clone(s);
+    expect(await c.data()).toEqual(['a', 'bc']);
+    tf.dispose([s, c]);
+  });
+
+  it('a taped training step (which clones what its kernels save) keeps heap buffers flat', async () => {
+    await tf.setBackend('wasm');
+    const w = tf.variable(tf.tensor2d(data([8, 4], 37), [8, 4]));
+    const xs = tf.tensor2d(data([16, 8], 38), [16, 8]);
+    const opt = tf.train.sgd(0.1);
+    const step = () => opt.minimize(() => tf.matMul(xs, w).relu().square().mean() as tf.Scalar, false, [w]);
+    step();
+    const dataIds = tf.engine().backend.numDataIds();
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+    tf.dispose([w, xs]);
+    opt.dispose();
   });
 });

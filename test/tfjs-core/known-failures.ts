@@ -4,6 +4,16 @@
  * passes on plain wasm and fails with paragen's kernels); it names the cause
  * of each spec that fails on both, and a spec no entry explains is printed
  * as "unexplained" so that a new failure is seen.
+ *
+ * The fused conv2d gradient specs (`gradient x=[2,3,3,1] f=[2,2,1,1] s=1 p=0`
+ * with and without bias, `backProp input …`) fail on plain wasm but pass with
+ * paragen's kernels, since training reaches that path: tfjs-layers' conv2d
+ * calls `tf.fused.conv2d`, fused under a tape when the activation is linear
+ * (the DCGAN discriminator). Without a bias they failed tfjs-core's
+ * test-mode leak check, because wasm's Identity copied each tensor a custom
+ * gradient saves (src/backend/wasm/identity.ts shares it instead); with the
+ * spec's rank-4 bias, wasm's FusedConv2D refused the bias
+ * (src/backend/wasm/fused-conv2d.ts adds any bias that broadcasts).
  */
 export const knownFailures: readonly { pattern: RegExp; why: string }[] = [
   {
@@ -33,22 +43,6 @@ export const knownFailures: readonly { pattern: RegExp; why: string }[] = [
   {
     pattern: /^fused matmul .* (2d bias|broadcasted bias different rank)/,
     why: 'wasm’s _FusedMatMul (not replaced by paragen) takes a rank-1 bias only',
-  },
-  {
-    pattern: /^fused conv2d .* (broadcasted bias|scalar bias)/,
-    why: 'wasm’s FusedConv2D (not replaced by paragen) takes a rank-1 bias only',
-  },
-  {
-    // tfjs-layers' conv2d always passes a rank-1 bias [filters], so training never sends this shape.
-    pattern: /^fused conv2d .* gradient x=\[2,3,3,1\] f=\[2,2,1,1\] s=1 p=0 with bias$/,
-    why: 'the spec’s bias is rank 4 ([2,2,2,1]); wasm’s FusedConv2D forward (not replaced) takes a rank-1 bias only',
-  },
-  {
-    // Only under the IS_TEST flag: training (flag off) is unaffected, and the copies are freed after backprop.
-    pattern: /^(fused conv2d .* (backProp input|gradient) x=\[2,3,3,1\] f=\[2,2,1,1\] s=1 p=0|customGradient .*)$/,
-    why:
-      'tfjs-core’s test-mode leak check: a custom gradient’s save() clones its tensors, and wasm’s Identity ' +
-      'copies (the cpu backend shares), so the clones count as leaked data ids; no kernel result is checked wrong',
   },
 ];
 

@@ -27,7 +27,8 @@ const require = createRequire(import.meta.url);
  * dense layer), Conv2DBackpropInput and Conv2DBackpropFilter (conv gradients,
  * conv2dTranspose), Tile (tile, broadcastTo, batch norm's gradient),
  * Identity (clone, and every tensor a kernel saves for its gradient, so
- * every gradient spec; the tensor and engine specs check its memory counts).
+ * every gradient spec; the tensor and engine specs check its memory counts),
+ * FusedConv2D (fused conv2d, and tfjs-layers' conv2d).
  */
 export const suiteFiles = [
   'ops/mat_mul_test',
