@@ -22,7 +22,7 @@ describe('tfjs-core op suites on wasm, plain and with paragen’s kernels', () =
   });
 });
 
-describe('compare', () => {
+describe('the suite runner', () => {
   const spec = (name: string, status: 'passed' | 'failed', message = '') => ({ name, status, message });
 
   it('sorts specs into regressions, failures on both and fixes', () => {
@@ -34,6 +34,12 @@ describe('compare', () => {
     expect(r.regressions).toEqual([spec('a', 'failed', 'wrong')]);
     expect(r.bothFail).toEqual([spec('b', 'failed', 'x')]);
     expect(r.fixed).toEqual(['c']);
+  });
+
+  it('names the suite and configuration of a child process that does not report', async () => {
+    await expect(runSuites({ suites: ['ops/broadcast_to_test'], parallel: 1, timeoutMs: 1 })).rejects.toThrow(
+      /^tfjs-core suite ops\/broadcast_to_test \(plain\) was killed \(SIGKILL; limit 1 ms\): /,
+    );
   });
 
   it('counts a spec missing from paragen’s run as a regression, and pairs repeated names in order', () => {

@@ -11,7 +11,7 @@
  * child process of its own per configuration.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,12 +68,11 @@ export interface SuiteComparison {
   fixed: string[];
 }
 
-const cacheDir = join(root, 'node_modules', '.cache', 'paragen-tfjs-core');
+/** Inside node_modules, so that the bundles resolve the packages they leave out. */
+const cacheRoot = join(root, 'node_modules', '.cache', 'paragen-tfjs-core');
 
 /** Bundles every suite with the setup in front and the runner behind; returns bundle paths by suite. */
-async function bundle(suites: readonly string[]): Promise<Map<string, string>> {
-  await rm(cacheDir, { recursive: true, force: true });
-  await mkdir(cacheDir, { recursive: true });
+async function bundle(suites: readonly string[], cacheDir: string): Promise<Map<string, string>> {
   const entries: Record<string, string> = {};
   for (const suite of suites) {
     const name = suite.replaceAll('/', '__');
@@ -174,18 +173,34 @@ export async function runSuites(
   options: { suites?: readonly string[]; parallel?: number; timeoutMs?: number } = {},
 ): Promise<SuiteComparison[]> {
   const suites = options.suites ?? suiteFiles;
-  const bundles = await bundle(suites);
-  const jobs = suites.flatMap((suite) => (['plain', 'paragen'] as const).map((config) => ({ suite, config })));
-  const results = new Map<string, SpecOutcome[]>();
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const { suite, config } = jobs[next++]!;
-      results.set(`${suite}:${config}`, await runBundle(suite, bundles.get(suite)!, config, options.timeoutMs ?? 180_000));
-    }
-  };
-  await Promise.all(Array.from({ length: options.parallel ?? 2 }, worker));
-  return suites.map((suite) => compare(suite, results.get(`${suite}:plain`)!, results.get(`${suite}:paragen`)!));
+  await mkdir(cacheRoot, { recursive: true });
+  // A folder per run: two test runs in one checkout must not share bundles.
+  const cacheDir = await mkdtemp(join(cacheRoot, 'run-'));
+  try {
+    const bundles = await bundle(suites, cacheDir);
+    const jobs = suites.flatMap((suite) => (['plain', 'paragen'] as const).map((config) => ({ suite, config })));
+    const results = new Map<string, SpecOutcome[]>();
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (next < jobs.length && !failed) {
+        const { suite, config } = jobs[next++]!;
+        try {
+          results.set(`${suite}:${config}`, await runBundle(suite, bundles.get(suite)!, config, options.timeoutMs ?? 180_000));
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      }
+    };
+    // Every child ends before the bundles are removed; the first failure is the one reported.
+    const settled = await Promise.allSettled(Array.from({ length: options.parallel ?? 2 }, worker));
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return suites.map((suite) => compare(suite, results.get(`${suite}:plain`)!, results.get(`${suite}:paragen`)!));
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
 }
 
 /** The table and lists the gate prints. */
