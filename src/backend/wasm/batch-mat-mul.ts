@@ -89,6 +89,34 @@ function product(backend: WasmBackend, a: Operand, b: Operand): TensorInfo {
   }
 }
 
+/**
+ * For each entry of the broadcast batch `outer`, the entry of an operand with
+ * batch shape `own` that it reads: NumPy broadcasting, shapes aligned on the
+ * right, a dimension of 1 (or a missing one) repeated. So A [2,2,·,·] with
+ * B [2,·,·] pairs A's entry (i, j) with B's entry j, as tfjs's kernels do.
+ * (tfjs's cpu and wasm kernels take entry i mod size of each operand: the
+ * same wherever one batch shape ends the other, wrong for [2,1] with [5].)
+ */
+function broadcastIndices(own: readonly number[], outer: readonly number[]): number[] {
+  const total = size(outer);
+  const shift = outer.length - own.length;
+  const out = new Array<number>(total);
+  for (let i = 0; i < total; i++) {
+    let rest = i;
+    let index = 0;
+    let stride = 1;
+    for (let d = outer.length - 1; d >= shift; d--) {
+      const coord = rest % outer[d]!;
+      rest = Math.floor(rest / outer[d]!);
+      const dim = own[d - shift]!;
+      if (dim !== 1) index += coord * stride;
+      stride *= dim;
+    }
+    out[i] = index;
+  }
+  return out;
+}
+
 function batchMatMul(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: tf.KernelBackend;
@@ -123,10 +151,7 @@ function batchMatMul(args: {
   const m = transposeA ? aCols : aRows;
   const n = transposeB ? bRows : bCols;
   const outShape = [...outOuter, m, n];
-  const batch = Math.max(batchA, batchB);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-    throw new Error(`Error in matMul: batch dimensions ${aOuter} and ${bOuter} cannot be broadcast`);
-  }
+  const batch = size(outOuter);
 
   if (batch === 1) {
     const a3 = reshape(backend, a, [1, aRows, aCols]);
@@ -145,10 +170,12 @@ function batchMatMul(args: {
   const out = backend.makeOutput([batch, m, n], 'float32');
   const a3 = reshape(backend, a, [batchA, aRows, aCols]);
   const b3 = reshape(backend, b, [batchB, bRows, bCols]);
+  const aIndex = broadcastIndices(aOuter, outOuter);
+  const bIndex = broadcastIndices(bOuter, outOuter);
   try {
     for (let i = 0; i < batch; i++) {
-      const ai = batchA === 1 ? a3 : run(backend, 'Slice', { x: a3 }, { begin: [i, 0, 0], size: [1, aRows, aCols] });
-      const bi = batchB === 1 ? b3 : run(backend, 'Slice', { x: b3 }, { begin: [i, 0, 0], size: [1, bRows, bCols] });
+      const ai = batchA === 1 ? a3 : run(backend, 'Slice', { x: a3 }, { begin: [aIndex[i]!, 0, 0], size: [1, aRows, aCols] });
+      const bi = batchB === 1 ? b3 : run(backend, 'Slice', { x: b3 }, { begin: [bIndex[i]!, 0, 0], size: [1, bRows, bCols] });
       let ci: TensorInfo | undefined;
       try {
         ci = product(backend, { info: ai, transposed: transposeA }, { info: bi, transposed: transposeB });

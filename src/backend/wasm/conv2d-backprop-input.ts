@@ -179,8 +179,41 @@ function conv2DBackpropInput(args: {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropInputAttrs;
   const info = gradientConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
-
   const g = geometry(info);
+  const fitted = fitDy(backend, dy, g);
+  try {
+    return backpropInput(backend, fitted, filter, info, g);
+  } finally {
+    if (fitted !== dy) dispose(backend, fitted);
+  }
+}
+
+/**
+ * dy as the geometry reads it. tfjs's kernels (cpu, wasm) index dy with its
+ * own strides and read only its first OH×OW positions, so a caller may pass a
+ * larger dy (tfjs-core's "vec4" conv2dTranspose spec does: 8×8 for a 4×4
+ * output): crop it to [N, OH, OW, CO] once, rather than let the phase
+ * convolutions run over rows the result must not see.
+ */
+function fitDy(backend: WasmBackend, dy: TensorInfo, g: Geometry): TensorInfo {
+  const [n, h, w, c] = dy.shape as [number, number, number, number];
+  if (h === g.oh && w === g.ow) return dy;
+  if (n < g.n || h < g.oh || w < g.ow || c !== g.co) {
+    throw new Error(
+      `Conv2DBackpropInput on wasm: dy must be at least [${g.n},${g.oh},${g.ow},${g.co}] for input shape ` +
+        `[${g.n},${g.h},${g.w},${g.ci}], got [${dy.shape}]`,
+    );
+  }
+  return run(backend, 'Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [g.n, g.oh, g.ow, g.co] });
+}
+
+function backpropInput(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  g: Geometry,
+): TensorInfo {
   if (g.ci < COL2IM_BELOW_CHANNELS) return viaCol2im(backend, dy, filter, info);
   const live = (p: Phase) => p.taps > 0 && p.last >= p.first;
   const rows: Phase[] = [];

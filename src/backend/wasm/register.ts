@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { fusedConv2DConfig } from './fused-conv2d.js';
+import { identityConfig } from './identity.js';
 import { captureOriginal } from './internals.js';
 import { tileConfig } from './tile.js';
 
@@ -13,6 +15,8 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
+  fusedConv2DConfig,
+  identityConfig,
   tileConfig,
 ];
 
