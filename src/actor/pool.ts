@@ -2,9 +2,10 @@
  * The runtime's pool of stateless tasks: a fixed set of worker threads, each
  * with its own module graph (its own TensorFlow.js and wasm instance), that
  * run the named exports of one task module. Sample grids, `paragen sample
- * --workers` and the bench's matMul peak run on it; actors live on their
- * own hosts (thread-host.ts), built on the same piscina.
+ * --workers`, the bench's matMul peak and its plain-tfjs baselines run on
+ * it; actors live on their own hosts (thread-host.ts), built on the same piscina.
  */
+import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors } from '../errors.js';
 import { workerEntry } from './entry.js';
@@ -37,9 +38,17 @@ export class TaskPool<D = unknown> {
     });
   }
 
-  /** Runs the task module's export `name` on `task` in a free thread; rejects with its error, or when its thread dies. */
-  run<T, R>(name: string, task: T): Promise<R> {
-    return this.#pool.run(task, { name }) as Promise<R>;
+  /**
+   * Runs the task module's export `name` on `task` in a free thread; rejects
+   * with its error, or when its thread dies. `transferList` moves buffers or
+   * ports to the thread; aborting `signal` ends the thread, task and all.
+   */
+  run<T, R>(name: string, task: T, options: { readonly transferList?: readonly Transferable[]; readonly signal?: AbortSignal } = {}): Promise<R> {
+    return this.#pool.run(task, {
+      name,
+      ...(options.transferList ? { transferList: [...options.transferList] as never } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }) as Promise<R>;
   }
 
   /** Waits for the tasks in flight, then ends the threads. */

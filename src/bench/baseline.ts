@@ -1,15 +1,14 @@
 /**
- * Runs a plain-tfjs baseline in a child process of its own (plain/baseline-child.ts)
- * and times its steps with the same windows as paragen's rows. A child
- * process, not a worker thread of this one: it loads nothing of paragen, so
- * paragen's wasm kernels cannot be registered there, and a step that runs
- * past the time bound is ended by killing the process.
+ * Runs a plain-tfjs baseline as a task on a one-thread task pool of its own
+ * (plain/baseline-child.ts) and times its steps with the same windows as
+ * paragen's rows. The thread has its own module graph: it loads nothing of
+ * paragen, so paragen's wasm kernels are not registered there; a step that
+ * runs past the time bound is ended by ending the thread.
  */
-import { fork } from 'node:child_process';
-import { benchEntry } from './entry.js';
-import { processCpu } from './load.js';
+import { MessageChannel } from 'node:worker_threads';
+import { TaskPool } from '../actor/index.js';
 import { WindowMeter, type Throughput, type WindowBudget } from './measure.js';
-import type { BaselineJob, ChildMessage, ParentMessage } from './plain/protocol.js';
+import type { BaselineJob, BaselineTask, ChildMessage, ParentMessage } from './plain/protocol.js';
 
 export interface BaselineRequest {
   readonly model: string;
@@ -30,52 +29,41 @@ export interface BaselineOutcome {
   readonly kernels: readonly string[];
   /** The tfjs backend the child ran on. */
   readonly backend: string;
-  /** CPU seconds the child used, as of its last step. */
+  /** CPU seconds the baseline's thread used, as of its last step. */
   readonly cpuSeconds: number;
 }
 
-/** Seconds a child may take past its bound to stop on its own before it is killed. */
+/** Seconds a task may take past its bound to stop on its own before its thread is ended. */
 const GRACE_SECONDS = 1;
-/** Seconds the child has to start (import tfjs, initialise wasm) before it counts as failed. */
+/** Seconds the task has to start (import tfjs, initialise wasm) before it counts as failed. */
 const START_SECONDS = 60;
 
 /**
- * Trains `request.model` with plain tfjs in a child process until the
- * budget's windows close or its `maxSeconds` pass (then the child is killed
- * mid-step, and the windows closed so far are the result).
+ * Trains `request.model` with plain tfjs on a pool thread until the budget's
+ * windows close or its `maxSeconds` pass (then the thread is ended mid-step,
+ * and the windows closed so far are the result).
  *
  * @example
  * const r = await runBaseline({ model: 'dcgan', backend: 'wasm', batchSize: 64, budget, images, seed: 0 });
  * r.status; // 'failed'
  * r.message; // "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"
  */
-export function runBaseline(request: BaselineRequest): Promise<BaselineOutcome> {
-  const child = fork(benchEntry('plain/baseline-child.js'), [], {
-    serialization: 'advanced',
-    // Not the parent's flags (a test runner's loaders): the child is plain Node.
-    execArgv: [],
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
-  const { model, backend, batchSize, images, seed } = request;
-  const job: BaselineJob = { type: 'run', model, backend, batchSize, images, count: images.length / 784, seed };
-  const { budget } = request;
+export async function runBaseline(request: BaselineRequest): Promise<BaselineOutcome> {
+  const pool = new TaskPool(import.meta.url, './plain/baseline-child.js', { threads: 1 });
+  const { port1: port, port2 } = new MessageChannel();
+  const abort = new AbortController();
+  const { model, backend, batchSize, images, seed, budget } = request;
+  const job: BaselineJob = { model, backend, batchSize, images, count: images.length / 784, seed };
   let meter: WindowMeter | undefined;
   let error: string | undefined;
-  let ready: { kernels: readonly string[]; backend: string } = { kernels: [], backend: request.backend };
+  let ready: { kernels: readonly string[]; backend: string } = { kernels: [], backend };
   let cpuSeconds = 0;
-  let timer = setTimeout(() => fail(`did not start within ${START_SECONDS} s`), START_SECONDS * 1000);
-  const send = (message: ParentMessage) => {
-    if (child.connected) child.send(message);
-  };
   const fail = (message: string) => {
     error ??= message;
-    child.kill('SIGKILL');
+    abort.abort();
   };
-
-  child.on('message', (message: ChildMessage) => {
+  let timer = setTimeout(() => fail(`did not start within ${START_SECONDS} s`), START_SECONDS * 1000);
+  port.on('message', (message: ChildMessage) => {
     switch (message.type) {
       case 'ready':
         ready = { kernels: message.kernels, backend: message.backend };
@@ -84,33 +72,35 @@ export function runBaseline(request: BaselineRequest): Promise<BaselineOutcome> 
         // The bound holds even for a step that never ends.
         timer = setTimeout(() => {
           meter!.stop();
-          // Its CPU up to now, for the machine-load check: a step cut short reported none.
-          cpuSeconds = processCpu(child.pid) ?? cpuSeconds;
-          child.kill('SIGKILL');
+          abort.abort();
         }, (budget.maxSeconds + GRACE_SECONDS) * 1000);
         break;
       case 'step':
         cpuSeconds = message.cpu;
-        meter?.record(message.at, request.batchSize);
-        if (meter?.done) send({ type: 'stop' });
+        meter?.record(message.at, batchSize);
+        if (meter?.done) port.postMessage({ type: 'stop' } satisfies ParentMessage);
         break;
       case 'error':
         error ??= message.message;
         break;
     }
   });
-  send(job);
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      meter?.stop();
-      const throughput = (meter ?? new WindowMeter(budget, 0)).result();
-      if (error === undefined && meter === undefined) {
-        const why = signal ? `signal ${signal}` : `code ${code}`;
-        error = `baseline process exited with ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`;
-      }
-      const status = error !== undefined ? 'failed' : throughput.truncated ? 'partial' : 'ok';
-      resolve({ status, throughput, message: error ?? '', kernels: ready.kernels, backend: ready.backend, cpuSeconds });
-    });
-  });
+  const task: BaselineTask = { job, port: port2 };
+  try {
+    await pool.run<BaselineTask, void>('baseline', task, { transferList: [port2], signal: abort.signal });
+  } catch (cause) {
+    // Ended by the bound (or the start timeout): the windows closed so far are the result.
+    if (!abort.signal.aborted) error ??= `baseline thread died: ${cause instanceof Error ? cause.message : String(cause)}`;
+  } finally {
+    clearTimeout(timer);
+    await pool.close().catch(() => undefined);
+  }
+  // Messages the task posted before it resolved arrive before the port is closed.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  port.close();
+  meter?.stop();
+  const throughput = (meter ?? new WindowMeter(budget, 0)).result();
+  if (error === undefined && meter === undefined) error = 'baseline thread ended before it was ready';
+  const status = error !== undefined ? 'failed' : throughput.truncated ? 'partial' : 'ok';
+  return { status, throughput, message: error ?? '', kernels: ready.kernels, backend: ready.backend, cpuSeconds };
 }

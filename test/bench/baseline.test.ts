@@ -1,5 +1,5 @@
 /**
- * The plain-tfjs baselines in their real child processes: the DCGAN fails on
+ * The plain-tfjs baselines on their real pool threads: the DCGAN fails on
  * wasm with tfjs's own error, because nothing of paragen's is registered
  * there; the VAE trains and is timed; a step past the bound is cut off. And
  * a static check that the baseline side imports nothing but tfjs.

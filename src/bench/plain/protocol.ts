@@ -1,12 +1,12 @@
 /**
- * Messages between the bench (parent) and a baseline child process or a
- * matMul peak worker. Types only: this file compiles to nothing, so the
- * plain-tfjs side imports no paragen code through it.
+ * Messages between the bench (parent) and a baseline task or a matMul peak
+ * task. Types only: this file compiles to nothing, so the plain-tfjs side
+ * imports no paragen code through it.
  */
+import type { MessagePort } from 'node:worker_threads';
 
-/** Parent → baseline child: train `model` on `backend` until told to stop. */
+/** What a baseline task trains: `model` on `backend`, until told to stop. */
 export interface BaselineJob {
-  readonly type: 'run';
   readonly model: string;
   readonly backend: 'wasm' | 'cpu';
   readonly batchSize: number;
@@ -16,13 +16,20 @@ export interface BaselineJob {
   readonly seed: number;
 }
 
-export type ParentMessage = BaselineJob | { readonly type: 'stop' };
+/** A baseline task: the job, and the port its messages travel on (transferred). */
+export interface BaselineTask {
+  readonly job: BaselineJob;
+  readonly port: MessagePort;
+}
 
-/** Baseline child → parent. */
+/** Parent → baseline task. */
+export type ParentMessage = { readonly type: 'stop' };
+
+/** Baseline task → parent. */
 export type ChildMessage =
   /** The backend is up; `kernels` are the kernel names registered for it (none of paragen's). */
   | { readonly type: 'ready'; readonly at: number; readonly backend: string; readonly kernels: readonly string[] }
-  /** A step finished at `at` ms (the child's clock) with these losses; `cpu`: the child's CPU seconds so far. */
+  /** A step finished at `at` ms (the task's clock) with these losses; `cpu`: the task thread's CPU seconds so far. */
   | { readonly type: 'step'; readonly at: number; readonly cpu: number; readonly losses: readonly number[] }
   | { readonly type: 'error'; readonly message: string };
 
