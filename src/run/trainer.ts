@@ -6,7 +6,6 @@
  * grids, summary), the events, the NaN policy and stopping; the engine of the
  * chosen strategy owns networks, optimizers, data and step randomness.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { useBackend, type BackendInfo, type BackendName } from '../backend/index.js';
@@ -18,6 +17,7 @@ import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, mergeConfig } from './config.js';
 import { FIELD_NAMES, field, modelFamily, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
 import type { RunEvent } from './events.js';
+import { fsFault, makeDirs } from './fs-fault.js';
 import { openRunDir, readRunConfigValues, type RunDir } from './run-dir.js';
 
 /** What a finished (or stopped) run reports, and writes as `summary.json`. */
@@ -136,6 +136,7 @@ async function runLoop(
     const backend = await useBackend(config.backend);
     const dataset = loadDataset(config.dataset);
     runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined });
+    if (runDir.lock.tookOverFrom) events.next({ type: 'warning', message: runDir.lock.takeOverNote() });
     await runDir.writeConfig(config);
     engine = await (options.engine ?? createEngine)(config, dataset);
     const sub = engine.events$.subscribe((e) => events.next(e));
@@ -220,7 +221,10 @@ async function runLoop(
     return summary;
   } catch (error) {
     const failure =
-      error instanceof ParagenError ? error : errors.internal(error instanceof Error ? error.message : String(error), error);
+      error instanceof ParagenError
+        ? error
+        : (fsFault(error, { path: (error as { path?: string }).path ?? runDir?.path ?? '.', action: 'write to the run directory', runDir: runDir?.path }) ??
+          errors.internal(error instanceof Error ? error.message : String(error), error));
     // An actor that exhausted its restarts: keep what the supervisor still holds.
     if (failure.code === 'ACTOR_FAILED' && engine && runDir && state) {
       await salvage(runDir, engine, state, events).catch((e: unknown) =>
@@ -290,7 +294,7 @@ async function checkpoint(
 
 async function sampleGrid(runDir: RunDir, engine: Engine, step: number, seed: number, events: Subject<RunEvent>): Promise<string> {
   const images = await engine.sample(GRID_IMAGES, (seed + GRID_SEED_OFFSET) >>> 0);
-  await mkdir(runDir.samplesDir, { recursive: true });
+  await makeDirs(runDir.samplesDir);
   const path = join(runDir.samplesDir, `${step}.png`);
   writePng(path, imageGrid(images, GRID_IMAGES, 28, 28, 1));
   events.next({ type: 'sample', step, path });
@@ -336,7 +340,7 @@ class Grids {
       .then(() => pool.grid(source, GRID_IMAGES, seed, path))
       .then(
         () => void events.next({ type: 'sample', step, path }),
-        (error: unknown) => void (this.#failure ??= { error }),
+        (error: unknown) => void (this.#failure ??= { error: fsFault(error, { path, action: 'write the sample grid', runDir: runDir.path }) ?? error }),
       );
     return path;
   }

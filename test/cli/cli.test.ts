@@ -277,7 +277,7 @@ describe('errors from handlers', () => {
       throw errors.runLocked('runs/a', 42);
     });
     const second = capture();
-    expect(await createCli({ commands: locked.commands }).run(['info'], second.io)).toBe(2);
+    expect(await createCli({ commands: locked.commands }).run(['info'], second.io)).toBe(4);
     expect(second.stderr()).toBe('run directory runs/a is being written by live process 42\n');
   });
 
