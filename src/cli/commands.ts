@@ -3,7 +3,7 @@
  * lives. Handlers are imported only when their command runs (`load`), so
  * `paragen --help` never loads TensorFlow.js or the worker pool.
  */
-import type { CommandConfig, CommandName } from '../run/config-schema.js';
+import type { CommandConfig, CommandName, FieldName } from '../run/config-schema.js';
 import type { CliIo } from './io.js';
 
 /** A command's body: gets the validated settings, returns the exit code. */
@@ -16,10 +16,17 @@ export interface CommandSpec<C extends CommandName> {
   /** A paragraph for the command's own help. */
   readonly description: string;
   readonly examples: readonly string[];
+  /** Flags this command needs on the CLI although the API may leave them out (`sample` writes a file). */
+  readonly cliRequired?: readonly FieldName[];
+  /** Defaults the CLI applies where the API has none, as help shows them. */
+  readonly cliDefaults?: Partial<Readonly<Record<FieldName, string>>>;
   readonly load: () => Promise<CommandHandler<C>>;
 }
 
 export type CommandTable = { readonly [C in CommandName]: CommandSpec<C> };
+
+/** Where `paragen bench` writes its report files without `--out`. */
+export const DEFAULT_BENCH_OUT = 'bench-out';
 
 export const COMMAND_SPECS: CommandTable = {
   train: {
@@ -48,6 +55,7 @@ export const COMMAND_SPECS: CommandTable = {
       'paragen sample --run runs/dcgan-small-20250101-120000 --n 64 --out grid.png',
       'paragen sample --run runs/vae-mlp-20250101-120000 --n 10000 --seed 1 --out samples.npy --workers 2',
     ],
+    cliRequired: ['out'],
     load: async () => (await import('./commands/sample.js')).sampleCommand,
   },
   eval: {
@@ -66,6 +74,7 @@ export const COMMAND_SPECS: CommandTable = {
       'For each combination: a warm-up, then the median samples/s of several windows, beside plain ' +
       "TensorFlow.js baselines and the machine's wasm matMul peak. Writes bench.json, a report and a chart.",
     examples: ['paragen bench --quick', 'paragen bench --models vae-mlp --strategies single,data --workers 1,2,4'],
+    cliDefaults: { out: DEFAULT_BENCH_OUT },
     load: async () => (await import('./commands/bench.js')).benchCommand,
   },
   info: {

@@ -20,7 +20,6 @@ export const TINY: BudgetOverride = {
   slowBaseline: { maxSeconds: 1 },
   peakSeconds: 0.05,
   peakRepeats: 1,
-  scalingWorkers: [1, 2],
 };
 
 let dir: string;

@@ -75,7 +75,7 @@ describe('paragen train', () => {
   it('refuses bad input with one line per problem and exit code 2', async () => {
     const r = await paragen(['train', '--model', 'vae-mlp', '--batch-size', '0', '--lr', '-1', '--out', join(dir, 'x')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('batchSize must be a positive integer, got 0\nlr must be a positive number, got -1\n');
+    expect(r.stderr).toBe('--batch-size must be a positive integer, got 0\n--lr must be a positive number, got -1\n');
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 

@@ -1,11 +1,11 @@
 /**
- * `paragen train`: starts a run, renders its progress (bar, plain lines or
- * JSON lines), and turns signals into a clean stop: the first SIGINT/SIGTERM
+ * `paragen train`: starts a run, renders its progress (a bar or plain lines on
+ * stderr, or JSON lines on stdout), and turns signals into a clean stop: the first SIGINT/SIGTERM
  * finishes the step in flight, writes a checkpoint and exits 130/143; a second
  * signal, or a stop that takes longer than `STOP_GRACE_MS`, exits at once: a
  * signal always ends the process (the last good checkpoint stays on disk).
  */
-import { EXIT } from '../../errors.js';
+import { EXIT, ParagenError } from '../../errors.js';
 import type { CommandHandler } from '../commands.js';
 import { createProgress, progressMode, unrefTimers } from '../progress.js';
 
@@ -18,7 +18,13 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
   const { train } = await import('../../run/trainer.js');
   const mode = progressMode(config.json, io);
   const run = train(config);
-  const progress = createProgress({ mode, write: io.stdout, timers: unrefTimers, columns: io.columns });
+  // People read progress on stderr, so stdout holds only results (or, with --json, the events).
+  const progress = createProgress({
+    mode,
+    write: mode === 'json' ? io.stdout : io.stderr,
+    timers: unrefTimers,
+    columns: io.stderrColumns ?? io.columns,
+  });
   run.events$.subscribe(progress);
 
   let signalled: keyof typeof SIGNAL_EXIT | undefined;
@@ -44,6 +50,11 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
       io.stdout(`checkpoint: ${summary.checkpoint}\n`);
     }
     return signalled ? SIGNAL_EXIT[signalled] : 0;
+  } catch (error) {
+    // With --json the run's `error` event already told stdout; the line goes to stderr only.
+    if (mode !== 'json' || !(error instanceof ParagenError)) throw error;
+    io.stderr(`${error.message}\n`);
+    return error.exitCode;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
