@@ -54,7 +54,7 @@ export const BENCH_FILES = { json: 'bench.json', markdown: 'bench.md', chart: 'b
  * the real MNIST; plain-tfjs baselines of each model on wasm and on cpu (in a
  * child process with none of paragen's kernels); the wasm matMul peak of 1, 2
  * … workers; each row's FLOP utilisation and speedup over plain tfjs; and the
- * data strategy's scaling over 1–4 workers. A strategy that cannot run here
+ * data strategy's scaling over the worker counts asked for. A strategy that cannot run here
  * (not built yet, say) is a row marked `not-available` with the reason.
  *
  * With `out`, writes `bench.json` (the result), `bench.md` (a report) and
