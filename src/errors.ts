@@ -17,7 +17,31 @@ export type ErrorCode =
   | 'RUN_EXISTS'
   | 'NOT_BUILT'
   | 'DIVERGED'
+  | 'FILE_SYSTEM'
   | 'INTERNAL';
+
+/**
+ * The exit codes of `paragen`, in one place (README "Exit codes" and
+ * `paragen --help` list them). Signals exit as shells report them: 128 + signal.
+ */
+export const EXIT = {
+  /** The command did what it was asked. */
+  ok: 0,
+  /** Training (or another command) failed: an actor out of restarts, a bad checkpoint, an internal error. */
+  failure: 1,
+  /** Bad input: flags, values, config files, datasets. */
+  usage: 2,
+  /** A loss or gradient became NaN or Inf under `--on-nan stop`. */
+  nonFinite: 3,
+  /** Another live process holds the run directory's lock. */
+  locked: 4,
+  /** The filesystem refused a write: no space, read-only, permission, a virtual file system. */
+  fileSystem: 5,
+  /** Stopped by SIGINT (Ctrl-C). */
+  sigint: 130,
+  /** Stopped by SIGTERM. */
+  sigterm: 143,
+} as const;
 
 export class ParagenError extends Error {
   override readonly name = 'ParagenError';
@@ -60,10 +84,10 @@ export const errors = {
   badFile: (file: string, problem: string) => new ParagenError('BAD_FILE', `${file}: ${problem}`, 2),
   backendUnavailable: (message: string) => new ParagenError('BACKEND_UNAVAILABLE', message, 2),
   runLocked: (dir: string, pid: number) =>
-    new ParagenError('RUN_LOCKED', `run directory ${dir} is being written by live process ${pid}`, 2),
+    new ParagenError('RUN_LOCKED', `run directory ${dir} is being written by live process ${pid}`, EXIT.locked),
   checkpoint: (message: string) => new ParagenError('CHECKPOINT', message, 1),
   nonFinite: (network: string, step: number, what: string) =>
-    new ParagenError('NON_FINITE', `${what} of ${network} is NaN or Inf at step ${step}`, 1),
+    new ParagenError('NON_FINITE', `${what} of ${network} is NaN or Inf at step ${step}`, EXIT.nonFinite),
   actorFailed: (actor: string, cause: string) =>
     new ParagenError('ACTOR_FAILED', `actor ${actor} failed: ${cause}`, 1),
   /** `actor generator is stopped` — a call to an actor after its system closed. */
@@ -111,12 +135,16 @@ export const errors = {
       `${a} and ${b} cannot both be set, got ${a} ${show(aValue)} and ${b} ${show(bValue)}`,
       2,
     ),
-  runLockedElsewhere: (dir: string, pid: number, host: string) =>
+  /** A lock from another host whose heartbeat is still fresh. */
+  runLockedElsewhere: (dir: string, pid: number, host: string, staleInSeconds: number) =>
     new ParagenError(
       'RUN_LOCKED',
-      `run directory ${dir} is locked by process ${pid} on host ${host}; if that run is gone, delete ${dir}/run.lock`,
-      2,
+      `run directory ${dir} is locked by process ${pid} on host ${host}; if that run is gone, retry in ${staleInSeconds} s (when its heartbeat is stale) or delete ${dir}/run.lock`,
+      EXIT.locked,
     ),
+  /** `runs/a/checkpoints/40: cannot write the checkpoint: no space left on the device; kept the last good checkpoint runs/a/checkpoints/20; free space on that disk, then resume: paragen train --resume runs/a` */
+  fileSystem: (path: string, action: string, reason: string, kept: string, fix: string, cause?: unknown) =>
+    new ParagenError('FILE_SYSTEM', `${path}: cannot ${action}: ${reason}; ${kept}; ${fix}`, EXIT.fileSystem, { cause }),
   /** An existing run directory given as a fresh `--out`: resuming it must be asked for. */
   runExists: (dir: string) =>
     new ParagenError(

@@ -16,7 +16,6 @@ export const FULL_BUDGET: BenchBudget = {
   slowBatchSize: 8,
   peakSeconds: 1,
   peakRepeats: 3,
-  scalingWorkers: [1, 2, 3, 4],
 };
 
 export const QUICK_BUDGET: BenchBudget = {
@@ -27,8 +26,7 @@ export const QUICK_BUDGET: BenchBudget = {
   slowBatchSize: 8,
   peakSeconds: 0.5,
   peakRepeats: 2,
-  scalingWorkers: [1, 2, 3, 4],
-  // The curve's extra points only for the cheapest model.
+  // The scaling curve only for the cheapest model.
   scalingModels: ['vae-mlp'],
 };
 
@@ -40,7 +38,6 @@ export interface BudgetOverride {
   readonly slowBatchSize?: number;
   readonly peakSeconds?: number;
   readonly peakRepeats?: number;
-  readonly scalingWorkers?: readonly number[];
   readonly scalingModels?: readonly ModelName[];
 }
 
@@ -62,16 +59,12 @@ export function resolveBudget(base: BenchBudget, override: BudgetOverride = {}):
     slowBatchSize: override.slowBatchSize ?? base.slowBatchSize,
     peakSeconds: override.peakSeconds ?? base.peakSeconds,
     peakRepeats: override.peakRepeats ?? base.peakRepeats,
-    scalingWorkers: override.scalingWorkers ?? base.scalingWorkers,
     ...(override.scalingModels ?? base.scalingModels ? { scalingModels: override.scalingModels ?? base.scalingModels } : {}),
   };
   count('budget.slowBatchSize', budget.slowBatchSize, 1);
   count('budget.peakRepeats', budget.peakRepeats, 1);
   seconds('budget.peakSeconds', budget.peakSeconds);
   if (budget.peakSeconds <= 0) throw errors.invalidValue('budget.peakSeconds', 'a positive number of seconds', budget.peakSeconds);
-  if (!Array.isArray(budget.scalingWorkers) || !budget.scalingWorkers.every((w) => Number.isSafeInteger(w) && w >= 1)) {
-    throw errors.invalidValue('budget.scalingWorkers', 'a list of positive integers', budget.scalingWorkers);
-  }
   return budget;
 }
 

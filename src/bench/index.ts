@@ -3,10 +3,10 @@
  * plain TensorFlow.js and the machine's wasm matMul peak, measured in one run.
  * The `paragen bench` command and `npm run bench` are thin wrappers over it.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { writeFileAtomic } from '../run/atomic.js';
+import { faultAs, fsFault, makeDirs } from '../run/fs-fault.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput } from '../run/config-schema.js';
 import { FULL_BUDGET, QUICK_BUDGET, resolveBudget, type BudgetOverride } from './budget.js';
@@ -54,7 +54,7 @@ export const BENCH_FILES = { json: 'bench.json', markdown: 'bench.md', chart: 'b
  * the real MNIST; plain-tfjs baselines of each model on wasm and on cpu (in a
  * child process with none of paragen's kernels); the wasm matMul peak of 1, 2
  * … workers; each row's FLOP utilisation and speedup over plain tfjs; and the
- * data strategy's scaling over 1–4 workers. A strategy that cannot run here
+ * data strategy's scaling over the worker counts asked for. A strategy that cannot run here
  * (not built yet, say) is a row marked `not-available` with the reason.
  *
  * With `out`, writes `bench.json` (the result), `bench.md` (a report) and
@@ -83,18 +83,20 @@ export async function bench(input: BenchInput = {}, hooks: BenchHooks = {}): Pro
     chart: join(config.out, BENCH_FILES.chart),
   };
   const written: BenchResult = { ...result, files };
-  await writeFileAtomic(files.json, `${JSON.stringify(written, null, 2)}\n`);
-  await writeFileAtomic(files.markdown, formatMarkdown(written, BENCH_FILES.chart));
-  await writeFileAtomic(files.chart, formatSvg(written));
+  const write = (path: string, text: string) =>
+    faultAs({ path, action: 'write the benchmark report' }, () => writeFileAtomic(path, text));
+  await write(files.json, `${JSON.stringify(written, null, 2)}\n`);
+  await write(files.markdown, formatMarkdown(written, BENCH_FILES.chart));
+  await write(files.chart, formatSvg(written));
   return written;
 }
 
 async function makeFolder(path: string): Promise<void> {
   try {
-    await mkdir(path, { recursive: true });
+    await makeDirs(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it, or a parent, is a file' : code === 'EACCES' ? 'permission denied' : code;
-    throw errors.badFile(path, `cannot create the output folder: ${why ?? (error as Error).message}`);
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw errors.badFile(path, 'cannot create the output folder: it, or a parent, is a file');
+    throw fsFault(error, { path, action: 'create the output folder' }) ?? error;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Which paragen rows a bench measures: every model × strategy × worker count
- * asked for, plus the data strategy's scaling curve, each classified before
- * anything starts:
+ * asked for (and no other count: `--workers 1,2` runs 1 and 2), plus the
+ * 1-worker `single` reference of the data strategy's scaling curve, each
+ * classified before anything starts:
  *
  * - runnable: the run config it trains with;
  * - not available: the strategy cannot run here (not built yet, say) — a row
@@ -36,7 +37,7 @@ export type Classified =
   | (Combination & { readonly kind: 'not-available'; readonly reason: string })
   | (Combination & { readonly kind: 'skipped'; readonly reason: string });
 
-/** Every combination of `config`, in measuring order: by model, strategy, worker count; curve points last. */
+/** Every combination of `config`, in measuring order: by model, strategy, worker count; the curve's reference last. */
 export function combinations(config: BenchConfig, budget: BenchBudget): Combination[] {
   const counts = [...new Set(config.workerCounts)].sort((a, b) => a - b);
   const out: Combination[] = [];
@@ -45,10 +46,7 @@ export function combinations(config: BenchConfig, budget: BenchBudget): Combinat
     const curve = config.strategies.includes('data') && (budget.scalingModels?.includes(model) ?? true);
     if (!curve) continue;
     // The curve's 1-worker reference is `single` where data does not take 1 worker.
-    if (!config.strategies.includes('single')) out.push({ model, strategy: 'single', workers: 1 });
-    for (const workers of budget.scalingWorkers) {
-      if (!counts.includes(workers)) out.push({ model, strategy: 'data', workers });
-    }
+    if (!config.strategies.includes('single') && counts.includes(1)) out.push({ model, strategy: 'single', workers: 1 });
   }
   return out;
 }

@@ -119,9 +119,7 @@ export interface BenchBudget {
   /** Seconds each matMul peak try multiplies for, and tries per worker count (the best counts). */
   readonly peakSeconds: number;
   readonly peakRepeats: number;
-  /** Worker counts of the data strategy's scaling curve. */
-  readonly scalingWorkers: readonly number[];
-  /** Models that get the curve's extra points (all when undefined). */
+  /** Models that get the data strategy's scaling curve (all when undefined); its points are the worker counts asked for. */
   readonly scalingModels?: readonly ModelName[];
 }
 

@@ -3,8 +3,10 @@
  * then the command's lazily imported handler. `createCli` is exported so the
  * parser is tested without spawning a process.
  *
- * Exit codes: 0 success, 2 usage errors (bad flags, values, files), the
- * `exitCode` of any other `ParagenError`, 1 for an internal error.
+ * Exit codes: `EXIT` in src/errors.ts — 0 success, 2 usage errors (bad
+ * flags, values, files), the `exitCode` of any other `ParagenError`, 1 for an
+ * internal error. Errors go to stderr as lines; with `--json`, also to stdout
+ * as one JSON object, so a program reading stdout sees how the command ended.
  */
 import { combine, errors, ParagenError } from '../errors.js';
 import { loadConfigFile, mergeConfig, parseConfig, validateValues } from '../run/config.js';
@@ -13,6 +15,7 @@ import { withResumedRun } from '../run/run-dir.js';
 import { suggest } from '../run/suggest.js';
 import { parseCommandArgs } from './args.js';
 import { COMMAND_SPECS, type CommandHandler, type CommandTable } from './commands.js';
+import { withFlagNames } from './flag-names.js';
 import { commandHelp, globalHelp } from './help.js';
 import type { CliIo } from './io.js';
 import { packageVersion } from './version.js';
@@ -96,16 +99,21 @@ export function createCli(options: CliOptions = {}): Cli {
         }
       }
     } catch (error) {
-      return report(error, io);
+      return report(error, io, argv);
     }
   }
 
-  function report(error: unknown, io: CliIo): number {
+  function report(error: unknown, io: CliIo, argv: readonly string[]): number {
+    const command = argv[0] !== undefined && isCommand(argv[0]) ? argv[0] : undefined;
+    const json = argv.some((arg) => arg === '--json' || arg === '--json=true');
     if (error instanceof ParagenError) {
-      io.stderr(`${error.message}\n`);
-      return error.exitCode;
+      const shown = command && error.code === 'INVALID_VALUE' ? withFlagNames(error, command) : error;
+      io.stderr(`${shown.message}\n`);
+      if (json) io.stdout(`${JSON.stringify(jsonError(shown.code, shown.message, shown.exitCode))}\n`);
+      return shown.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
+    if (json) io.stdout(`${JSON.stringify(jsonError('INTERNAL', `internal error: ${message}`, 1))}\n`);
     io.stderr(`internal error: ${message}\n`);
     if (io.env.PARAGEN_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
     let v = 'unknown';
@@ -122,6 +130,11 @@ export function createCli(options: CliOptions = {}): Cli {
   }
 
   return { parse, run };
+}
+
+/** The JSON form of an error on stdout: the shape of a run's `error` event, with every problem and the exit code. */
+function jsonError(code: string, message: string, exitCode: number) {
+  return { type: 'error', code, message, problems: message.split('\n'), exitCode } as const;
 }
 
 function isCommand(name: string): name is CommandName {

@@ -4,9 +4,10 @@
  * `paragen --help` never loads TensorFlow.js or the worker pool.
  */
 import type { CommandName } from '../run/config-schema.js';
-import type { CommandSpec } from './command.js';
+import { DEFAULT_BENCH_OUT, type CommandSpec } from './command.js';
 
 export type { CommandHandler, CommandSpec } from './command.js';
+export { DEFAULT_BENCH_OUT };
 
 export type CommandTable = { readonly [C in CommandName]: CommandSpec<C> };
 
@@ -37,6 +38,7 @@ export const COMMAND_SPECS: CommandTable = {
       'paragen sample --run runs/dcgan-small-20250101-120000 --n 64 --out grid.png',
       'paragen sample --run runs/vae-mlp-20250101-120000 --n 10000 --seed 1 --out samples.npy --workers 2',
     ],
+    cliRequired: ['out'],
     load: async () => (await import('./commands/sample.js')).sampleCommand,
   },
   eval: {
@@ -55,6 +57,7 @@ export const COMMAND_SPECS: CommandTable = {
       'For each combination: a warm-up, then the median samples/s of several windows, beside plain ' +
       "TensorFlow.js baselines and the machine's wasm matMul peak. Writes bench.json, a report and a chart.",
     examples: ['paragen bench --quick', 'paragen bench --models vae-mlp --strategies single,data --workers 1,2,4'],
+    cliDefaults: { out: DEFAULT_BENCH_OUT },
     load: async () => (await import('./commands/bench.js')).benchCommand,
   },
   info: {

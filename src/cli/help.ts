@@ -10,7 +10,20 @@ import {
   type FieldName,
   type FieldSpec,
 } from '../run/config-schema.js';
+import { EXIT } from '../errors.js';
 import type { CommandTable } from './commands.js';
+
+/** What `paragen --help` says about each exit code (the codes are `EXIT` in src/errors.ts). */
+const EXIT_CODES: readonly (readonly [number, string])[] = [
+  [EXIT.ok, 'done'],
+  [EXIT.failure, 'failed (an actor out of restarts, a bad checkpoint, an internal error)'],
+  [EXIT.usage, 'bad input: a flag, a value, a config file, a dataset'],
+  [EXIT.nonFinite, 'a loss or gradient became NaN or Inf (--on-nan stop)'],
+  [EXIT.locked, 'the run directory is locked by another live run'],
+  [EXIT.fileSystem, 'the filesystem refused a write (no space, read-only, permission); the last good checkpoint is kept'],
+  [EXIT.sigint, 'stopped by SIGINT (Ctrl-C), after a checkpoint'],
+  [EXIT.sigterm, 'stopped by SIGTERM, after a checkpoint'],
+];
 
 const WIDTH = 100;
 const COLUMN = 30;
@@ -73,9 +86,10 @@ export function commandHelp(commands: CommandTable, command: CommandName): strin
   const options = fieldsOf(command).map((name) => {
     const f = field(name);
     const value = placeholder(f);
-    const fallback = defaultText(name, command);
+    const fallback = spec.cliDefaults?.[name] ?? defaultText(name, command);
     const help = f.helpFor?.[command] ?? f.help;
-    const note = f.required?.includes(command) ? ' (required)' : fallback === undefined ? '' : ` (default: ${fallback})`;
+    const required = f.required?.includes(command) || spec.cliRequired?.includes(name);
+    const note = required ? ' (required)' : fallback === undefined ? '' : ` (default: ${fallback})`;
     return row(`${f.flag}${value ? ` ${value}` : ''}`, `${help}${note}`);
   });
   return [
@@ -110,6 +124,11 @@ export function globalHelp(commands: CommandTable, version: string): string {
     '',
     'Examples:',
     ...COMMANDS.map((name) => `  ${commands[name].examples[0]}`),
+    '',
+    'Output: progress and errors for people on stderr; results, and with --json one JSON object per line, on stdout.',
+    '',
+    'Exit codes:',
+    ...EXIT_CODES.map(([code, meaning]) => row(String(code), meaning)),
     '',
   ].join('\n');
 }

@@ -11,6 +11,10 @@ export interface CliIo {
   readonly isTTY: boolean;
   /** Terminal width, when stdout is a terminal. */
   readonly columns?: number;
+  /** Whether stderr, where progress for people goes, is a terminal; as stdout when not given. */
+  readonly stderrIsTTY?: boolean;
+  /** stderr's terminal width; 0 in some ptys (then 80 is assumed). */
+  readonly stderrColumns?: number;
 }
 
 /** The real process's streams and environment. */
@@ -21,5 +25,7 @@ export function nodeIo(): CliIo {
     env: process.env,
     isTTY: process.stdout.isTTY === true,
     columns: process.stdout.columns,
+    stderrIsTTY: process.stderr.isTTY === true,
+    stderrColumns: process.stderr.columns,
   };
 }

@@ -36,7 +36,7 @@ export interface ProgressOptions {
   readonly write: (text: string) => void;
   readonly clock?: Clock;
   readonly timers?: Timers;
-  /** Terminal width; the bar line is cut to fit so a redraw never wraps. */
+  /** Terminal width; the bar line is cut to fit so a redraw never wraps. 0 or none: 80. */
   readonly columns?: number;
   /** Least time between two bar redraws on a TTY. */
   readonly redrawMs?: number;
@@ -51,10 +51,18 @@ export interface ProgressReporter {
   complete(): void;
 }
 
-/** `json` with `--json`; `tty` on an interactive terminal; `plain` otherwise (pipes, files, CI, TERM=dumb). */
-export function progressMode(json: boolean, io: Pick<CliIo, 'isTTY' | 'env'>): ProgressMode {
+/**
+ * `json` with `--json`; `tty` when stdout and stderr (where the bar is drawn)
+ * are both an interactive terminal; `plain` otherwise (pipes, files, CI, TERM=dumb).
+ */
+export function progressMode(json: boolean, io: Pick<CliIo, 'isTTY' | 'stderrIsTTY' | 'env'>): ProgressMode {
   if (json) return 'json';
-  return io.isTTY && io.env.TERM !== 'dumb' && !io.env.CI ? 'tty' : 'plain';
+  return io.isTTY && (io.stderrIsTTY ?? io.isTTY) && io.env.TERM !== 'dumb' && !io.env.CI ? 'tty' : 'plain';
+}
+
+/** Columns a terminal reports; some ptys report 0 (or nothing), and then the bar assumes 80. */
+export function terminalColumns(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns > 0 ? columns : 80;
 }
 
 /** `42s`, `3m 05s`, `1h 02m`; `--` when unknown. */
@@ -102,8 +110,13 @@ function statusLine(start: StartEvent | undefined, step: StepEvent, bar: boolean
   return parts.join(' │ ');
 }
 
+/** `loss 98.12 bce 90.01 kl 8.11`, or '' before the first step. */
+function lossesText(step: StepEvent | undefined): string {
+  return step ? Object.entries(step.losses).map(([name, value]) => `${name} ${formatLoss(value)}`).join(' ') : '';
+}
+
 /** A line for every event other than `step`, or undefined for events text modes do not print. */
-function eventLine(event: RunEvent, start: StartEvent | undefined): string | undefined {
+function eventLine(event: RunEvent, start: StartEvent | undefined, last?: StepEvent): string | undefined {
   switch (event.type) {
     case 'start': {
       const { config, backend, strategy, totalSteps, startStep, placement, runDir } = event;
@@ -126,11 +139,13 @@ function eventLine(event: RunEvent, start: StartEvent | undefined): string | und
     }
     case 'warning':
       return `warning: ${event.message}`;
-    case 'end':
+    case 'end': {
+      const losses = lossesText(last);
       return (
         `done: ${event.steps} steps in ${formatDuration(event.wallSeconds)}, ` +
-        `${formatRate(event.samplesPerSec)} samples/s; run directory ${event.runDir}`
+        `${formatRate(event.samplesPerSec)} samples/s; ${losses ? `final losses ${losses}; ` : ''}run directory ${event.runDir}`
       );
+    }
     case 'step':
     case 'error':
       return undefined;
@@ -156,20 +171,36 @@ function jsonReporter(write: (text: string) => void): ProgressReporter {
   };
 }
 
+/**
+ * Plain lines: a step line at most every `everyMs`, and always the last step
+ * of each epoch and of the run, so a short piped run still shows where it got.
+ */
 function plainReporter(write: (text: string) => void, clock: Clock, everyMs: number): ProgressReporter {
   let start: StartEvent | undefined;
   let lastPrint = -Infinity;
+  let last: StepEvent | undefined;
+  let lastShown = true;
+  const show = (step: StepEvent) => {
+    lastPrint = clock();
+    lastShown = true;
+    write(`${statusLine(start, step, false)}\n`);
+  };
+  // The step before an epoch boundary or the end, if the throttle held it back.
+  const flush = () => {
+    if (last && !lastShown) show(last);
+  };
   return {
     next(event) {
       if (event.type === 'start') start = event;
       if (event.type === 'step') {
-        const now = clock();
-        if (now - lastPrint < everyMs) return;
-        lastPrint = now;
-        write(`${statusLine(start, event, false)}\n`);
+        if (last && event.epoch !== last.epoch) flush();
+        last = event;
+        lastShown = false;
+        if (clock() - lastPrint >= everyMs || event.step === start?.totalSteps) show(event);
         return;
       }
-      const line = eventLine(event, start);
+      if (event.type === 'end' || event.type === 'error') flush();
+      const line = eventLine(event, start, last);
       if (line !== undefined) write(`${line}\n`);
     },
     error() {},
@@ -230,7 +261,7 @@ function ttyReporter(
         draw();
         finishLine();
       }
-      const line = eventLine(event, start);
+      const line = eventLine(event, start, latest);
       if (line === undefined) {
         if (event.type === 'error') finishLine();
         return;
@@ -258,7 +289,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
         clock,
         options.timers ?? unrefTimers,
         options.redrawMs ?? 100,
-        options.columns ?? 100,
+        terminalColumns(options.columns),
       );
   }
 }

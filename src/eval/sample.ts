@@ -3,7 +3,6 @@
  * VAE's decoder on draws from the prior — returned in memory and, with `out`,
  * written as a `.png` grid or a `.npy` array (N×28×28 float32 in [0, 1]).
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { useBackend, type BackendName } from '../backend/index.js';
 import { encodeNpy, encodePng, imageGrid } from '../data/index.js';
@@ -11,6 +10,7 @@ import { errors } from '../errors.js';
 import { sampleImages } from '../models/index.js';
 import { Rng } from '../rng.js';
 import { writeFileAtomic } from '../run/atomic.js';
+import { fsFault, makeDirs } from '../run/fs-fault.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, SampleConfig } from '../run/config-schema.js';
 import { imageNetwork, openTrainedRun } from '../run/trained-run.js';
@@ -115,7 +115,7 @@ async function generateInPool(model: string, weights: Float32Array[], config: Sa
 /** Writes atomically, creating the folder; a path that cannot be written is a one-line usage error. */
 async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirs(dirname(path));
     await writeFileAtomic(path, bytes);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -128,6 +128,6 @@ async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
       ENOSPC: 'no space left on the device',
     };
     if (code && why[code]) throw errors.badFile(path, `cannot write: ${why[code]}`);
-    throw error;
+    throw fsFault(error, { path, action: 'write the samples' }) ?? error;
   }
 }

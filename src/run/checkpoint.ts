@@ -11,10 +11,11 @@
  * reporting each one it skips.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errors, show } from '../errors.js';
 import { fsyncDir, tempName, writeFileSynced } from './atomic.js';
+import { fsFault, makeDirs } from './fs-fault.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const MANIFEST_FILE = 'manifest.json';
@@ -115,7 +116,11 @@ export async function writeCheckpoint(
   if (problems.length > 0) throw errors.checkpoint(problems.join('\n'));
 
   const root = join(runDir, CHECKPOINTS_DIR);
-  await mkdir(root, { recursive: true });
+  const target = join(root, String(step));
+  const fault = (error: unknown) => fsFault(error, { path: target, action: 'write the checkpoint', runDir }) ?? error;
+  await makeDirs(root).catch((error: unknown) => {
+    throw fault(error);
+  });
   const temp = join(root, tempName(`.tmp-${step}`));
   const manifest: { -readonly [K in keyof CheckpointManifest]: CheckpointManifest[K] } = {
     format: 'paragen-checkpoint',
@@ -125,10 +130,11 @@ export async function writeCheckpoint(
   };
   const dirs = new Set<string>([temp]);
   let bytes = 0;
+  let movedAside: string | undefined;
   try {
     for (const [name, data] of list) {
       const path = join(temp, name);
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirs(dirname(path));
       dirs.add(dirname(path));
       await writeFileSynced(path, data);
       (manifest.files as Record<string, { bytes: number; sha256: string }>)[name] = {
@@ -141,16 +147,21 @@ export async function writeCheckpoint(
     // Deepest first, so each directory's entries are durable before its parent's.
     for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(dir);
 
-    const target = join(root, String(step));
     const old = join(root, tempName(`.old-${step}`));
     const replacing = (await listCheckpoints(runDir)).includes(step);
-    if (replacing) await rename(target, old);
+    if (replacing) {
+      await rename(target, old);
+      movedAside = old;
+    }
     await rename(temp, target);
+    movedAside = undefined;
     await fsyncDir(root);
     if (replacing) await rm(old, { recursive: true, force: true });
   } catch (error) {
+    // Free the space the unfinished write took, and put back a checkpoint moved aside for it.
     await rm(temp, { recursive: true, force: true });
-    throw error;
+    if (movedAside !== undefined) await rename(movedAside, target);
+    throw fault(error);
   }
 
   const steps = await listCheckpoints(runDir);

@@ -2,7 +2,6 @@
  * A run's sample grids: `samples/<step>.png`, drawn off the training path
  * where the engine can hand over its image network's weights.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Subject } from 'rxjs';
 import type { BackendName } from '../backend/index.js';
@@ -11,6 +10,7 @@ import { modelFamily } from '../domain.js';
 import type { Engine } from '../parallel/index.js';
 import type { RunConfig } from './config-schema.js';
 import type { RunEvent } from './events.js';
+import { fsFault, makeDirs } from './fs-fault.js';
 import type { RunDir } from './run-dir.js';
 import { SamplePool } from './sample-pool.js';
 
@@ -20,7 +20,7 @@ const GRID_SEED_OFFSET = 0x5eed;
 
 async function sampleGrid(runDir: RunDir, engine: Engine, step: number, seed: number, events: Subject<RunEvent>): Promise<string> {
   const images = await engine.sample(GRID_IMAGES, (seed + GRID_SEED_OFFSET) >>> 0);
-  await mkdir(runDir.samplesDir, { recursive: true });
+  await makeDirs(runDir.samplesDir);
   const path = join(runDir.samplesDir, `${step}.png`);
   writePng(path, imageGrid(images, GRID_IMAGES, 28, 28, 1));
   events.next({ type: 'sample', step, path });
@@ -66,7 +66,7 @@ export class Grids {
       .then(() => pool.grid(source, GRID_IMAGES, seed, path))
       .then(
         () => void events.next({ type: 'sample', step, path }),
-        (error: unknown) => void (this.#failure ??= { error }),
+        (error: unknown) => void (this.#failure ??= { error: fsFault(error, { path, action: 'write the sample grid', runDir: runDir.path }) ?? error }),
       );
     return path;
   }

@@ -11,11 +11,12 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errors } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { systemClock } from './clock.js';
 import { loadConfigFile, mergeConfig, parseConfig, serializeConfig } from './config.js';
+import { errnoOf, faultAs, fsFault, makeDirs } from './fs-fault.js';
 import { FIELD_NAMES, field, type ConfigValues, type RunConfig } from './config-schema.js';
 import { acquireLock, type LockOptions, type RunLock } from './lock.js';
 
@@ -63,12 +64,25 @@ export class MetricsLog {
   /** Appends one record as a line of JSON. */
   append(record: Readonly<Record<string, unknown>>): void {
     if (this.#fd === undefined) throw errors.internal(`metrics log ${this.path} is closed`);
-    writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+    try {
+      writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      // A short write leaves half a line, which the next open cuts.
+      throw this.#fault(error);
+    }
   }
 
   /** Flushes to disk (fsync); call it at checkpoints. */
   sync(): void {
-    if (this.#fd !== undefined) fsyncSync(this.#fd);
+    try {
+      if (this.#fd !== undefined) fsyncSync(this.#fd);
+    } catch (error) {
+      throw this.#fault(error);
+    }
+  }
+
+  #fault(error: unknown): unknown {
+    return fsFault(error, { path: this.path, action: 'write the metrics log', runDir: dirname(this.path) }) ?? error;
   }
 
   /**
@@ -136,7 +150,8 @@ export class RunDir {
 
   /** Writes the resolved config as `config.json` (atomically). */
   async writeConfig(config: RunConfig): Promise<void> {
-    await writeFileAtomic(join(this.path, CONFIG_FILE), serializeConfig(config));
+    const path = join(this.path, CONFIG_FILE);
+    await faultAs({ path, action: 'write the config', runDir: this.path }, () => writeFileAtomic(path, serializeConfig(config)));
   }
 
   /** Reads and validates this run's `config.json`. */
@@ -146,7 +161,9 @@ export class RunDir {
 
   /** Writes `summary.json` atomically: a reader never sees half of it. */
   async writeSummary(summary: Readonly<Record<string, unknown>>): Promise<void> {
-    await writeFileAtomic(join(this.path, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+    const path = join(this.path, SUMMARY_FILE);
+    const text = `${JSON.stringify(summary, null, 2)}\n`;
+    await faultAs({ path, action: 'write the summary', runDir: this.path }, () => writeFileAtomic(path, text));
   }
 
   /** Flushes the metrics and releases the lock. */
@@ -195,16 +212,20 @@ async function exists(path: string): Promise<boolean> {
 
 /** Makes a fresh default directory; a second run started in the same second gets `-2`, `-3`, … */
 async function makeDefaultDir(root: string, name: string): Promise<string> {
-  await mkdir(root, { recursive: true });
-  for (let n = 1; ; n++) {
+  await makeDirs(root).catch((error: unknown) => {
+    throw fsFault(error, { path: root, action: 'create the runs folder' }) ?? error;
+  });
+  // Bounded: a thousand runs started within one second is not a real situation, an endless loop would be.
+  for (let n = 1; n <= 1000; n++) {
     const path = join(root, n === 1 ? name : `${name}-${n}`);
     try {
       await mkdir(path);
       return path;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errnoOf(error) !== 'EEXIST') throw fsFault(error, { path, action: 'create the run directory' }) ?? error;
     }
   }
+  throw errors.badFile(root, `cannot create the run directory: ${name} to ${name}-1000 all exist`);
 }
 
 /**
@@ -222,24 +243,30 @@ export async function openRunDir(options: OpenRunDirOptions): Promise<RunDir> {
     }
   } else if (options.out !== undefined) {
     path = options.out;
-    await mkdir(path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    await makeDirs(path).catch((error: NodeJS.ErrnoException) => {
+      // A file where a folder should be is bad input (exit 2); the rest is the filesystem's (exit 5).
       const why: Record<string, string> = {
         EEXIST: 'it exists and is not a directory',
         ENOTDIR: 'a parent is not a directory',
-        EACCES: 'permission denied',
-        EROFS: 'read-only file system',
       };
       if (error.code && why[error.code]) throw errors.badFile(path, `cannot create the run directory: ${why[error.code]}`);
-      throw error;
+      throw fsFault(error, { path, action: 'create the run directory' }) ?? error;
     });
   } else {
     const time = (options.clock ?? systemClock)();
     path = await makeDefaultDir(options.root ?? 'runs', defaultRunDirName(options.model, time));
   }
-  const lock = await acquireLock(path, options);
+  const kept = options.resume ? path : undefined;
+  const lock = await faultAs({ path: join(path, 'run.lock'), action: 'take the run lock', runDir: kept }, () =>
+    acquireLock(path, options),
+  );
   try {
     if (!options.resume && (await exists(join(path, CONFIG_FILE)))) throw errors.runExists(path);
-    return new RunDir(path, lock);
+    try {
+      return new RunDir(path, lock);
+    } catch (error) {
+      throw fsFault(error, { path: join(path, METRICS_FILE), action: 'open the metrics log', runDir: kept }) ?? error;
+    }
   } catch (error) {
     await lock.release();
     throw error;

@@ -9,7 +9,6 @@
  * 256-image batch boundary, so every batch the network sees is the same.
  */
 import { existsSync, readlinkSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { dirname } from 'node:path';
 import { move, workerData } from 'piscina';
@@ -18,6 +17,7 @@ import { imageGrid, writePng } from '../data/index.js';
 import { errors } from '../errors.js';
 import { createPart, modelSpec, sampleImages, type ModelSpec } from '../models/index.js';
 import { Rng } from '../rng.js';
+import { makeDirs } from './fs-fault.js';
 
 /** Images per forward pass: `sampleImages`' default batch, which the slices align to. */
 export const SAMPLE_BATCH = 256;
@@ -102,7 +102,7 @@ export async function grid(task: GridTask): Promise<string> {
   const spec = modelSpec(task.model);
   const out = images(spec, { ...task, start: 0 });
   const [h, w, c] = spec.imageShape;
-  await mkdir(dirname(task.path), { recursive: true });
+  await makeDirs(dirname(task.path));
   writePng(task.path, imageGrid(out, task.count, h, w, c));
   return task.path;
 }

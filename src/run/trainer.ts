@@ -16,6 +16,7 @@ import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig } from './config.js';
 import type { ConfigValues, RunConfig, RunConfigInput } from './config-schema.js';
 import type { RunEvent } from './events.js';
+import { fsFault } from './fs-fault.js';
 import { Grids } from './grids.js';
 import { iterable, type Iterable$ } from './iterate.js';
 import { openRunDir, withResumedRun, type RunDir } from './run-dir.js';
@@ -176,7 +177,10 @@ async function runLoop(
     return summary;
   } catch (error) {
     const failure =
-      error instanceof ParagenError ? error : errors.internal(error instanceof Error ? error.message : String(error), error);
+      error instanceof ParagenError
+        ? error
+        : (fsFault(error, { path: (error as { path?: string }).path ?? opened.runDir?.path ?? '.', action: 'write to the run directory', runDir: opened.runDir?.path }) ??
+          errors.internal(error instanceof Error ? error.message : String(error), error));
     // An actor that exhausted its restarts: keep what the supervisor still holds.
     if (failure.code === 'ACTOR_FAILED' && opened.run) {
       await salvage(opened.run, events).catch((e: unknown) =>
@@ -208,6 +212,7 @@ async function open(
   opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids },
 ): Promise<OpenRun> {
   const runDir = (opened.runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined }));
+  if (runDir.lock.tookOverFrom) events.next({ type: 'warning', message: runDir.lock.takeOverNote() });
   await runDir.writeConfig(config);
   const engine = (opened.engine = await (options.engine ?? createEngine)(config, dataset));
   const relay = engine.events$.subscribe((e) => events.next(e));

@@ -20,7 +20,6 @@ export const TINY: BudgetOverride = {
   slowBaseline: { maxSeconds: 1 },
   peakSeconds: 0.05,
   peakRepeats: 1,
-  scalingWorkers: [1, 2],
 };
 
 let dir: string;
@@ -30,7 +29,7 @@ const progress: string[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'paragen-bench-'));
   result = await bench(
-    { models: ['vae-mlp'], strategies: ['single', 'data'], workerCounts: [1], backend: 'wasm', out: dir },
+    { models: ['vae-mlp'], strategies: ['single', 'data'], workerCounts: [1, 2], backend: 'wasm', out: dir },
     { budget: TINY, onProgress: (line) => progress.push(line) },
   );
 }, 120_000);
@@ -41,7 +40,7 @@ afterAll(async () => {
 describe('bench()', () => {
   it('measures the baselines and every strategy that runs, and says why any other does not', () => {
     expect(result.format).toBe('paragen-bench');
-    expect(result.settings).toEqual({ quick: false, models: ['vae-mlp'], strategies: ['single', 'data'], workerCounts: [1], seed: 0, backend: 'wasm' });
+    expect(result.settings).toEqual({ quick: false, models: ['vae-mlp'], strategies: ['single', 'data'], workerCounts: [1, 2], seed: 0, backend: 'wasm' });
     const keys = result.rows.map((r) => `${r.strategy}/${r.backend}/${r.workers}`);
     expect(keys.slice(0, 3)).toEqual(['tfjs/wasm/1', 'tfjs/cpu/1', 'single/wasm/1']);
     for (const row of result.rows.slice(0, 3)) {
@@ -54,9 +53,10 @@ describe('bench()', () => {
       if (process.platform === 'linux') expect(row.otherCpu).toBeGreaterThanOrEqual(0);
     }
     expect(result.rows[2]!.speedup).toMatchObject({ over: 'wasm', atLeast: false });
-    // data: measured where built (on 2 workers, the curve's point; 1 worker may be refused), else not available.
+    // data: measured where built (on 2 workers; 1 worker is refused), else not available; no count not asked for.
     const data = result.rows.filter((r) => r.strategy === 'data');
     expect(data.length).toBeGreaterThan(0);
+    expect(result.rows.every((r) => r.workers === 1 || r.workers === 2)).toBe(true);
     for (const row of data) {
       if (row.status === 'not-available') {
         expect(row.samplesPerSec).toBeNull();
@@ -84,7 +84,7 @@ describe('bench()', () => {
   it('writes a markdown report with a table line per row and the peak', () => {
     const md = readFileSync(join(dir, 'bench.md'), 'utf8');
     expect(md).toMatch(/^# paragen bench — \d{4}-\d\d-\d\d\n/);
-    expect(md).toContain('`paragen bench --models vae-mlp --strategies single,data --workers 1 --backend wasm`');
+    expect(md).toContain('`paragen bench --models vae-mlp --strategies single,data --backend wasm`');
     expect(md).toContain('| model | strategy | workers | backend | batch | samples/s | GFLOP/s | util | vs tfjs | note |');
     const measured = result.rows.filter((r) => r.status !== 'not-available');
     const lines = md.split('\n').filter((l) => l.startsWith('| vae-mlp |'));

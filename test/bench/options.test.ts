@@ -51,7 +51,6 @@ describe('bench() settings', () => {
     expect(await problem({}, { engine: { windows: 0 } })).toBe('budget.engine.windows must be a positive integer, got 0');
     expect(await problem({}, { baseline: { maxSeconds: -1 } })).toBe('budget.baseline.maxSeconds must be a non-negative number of seconds, got -1');
     expect(await problem({}, { peakSeconds: 0 })).toBe('budget.peakSeconds must be a positive number of seconds, got 0');
-    expect(await problem({}, { scalingWorkers: [0] })).toBe('budget.scalingWorkers must be a list of positive integers, got [0]');
   });
 
   it('refuses an output folder it cannot make before measuring anything', async () => {
@@ -64,10 +63,10 @@ describe('bench() settings', () => {
 describe('paragen bench usage errors', () => {
   it('prints one line per problem and exits 2', async () => {
     const cases: [string[], string][] = [
-      [['bench', '--workers', '0'], 'workerCounts must be a non-empty list of positive integers, got [0]\n'],
-      [['bench', '--workers', '1,two'], "workerCounts must be a non-empty list of positive integers, got '1,two'\n"],
-      [['bench', '--models', 'vae'], 'models must be a non-empty list of \'dcgan\', \'dcgan-small\', \'vae-mlp\', \'vae-conv\', got ["vae"]\n'],
-      [['bench', '--quick=maybe'], "quick must be true or false, got 'maybe'\n"],
+      [['bench', '--workers', '0'], '--workers must be a non-empty list of positive integers, got [0]\n'],
+      [['bench', '--workers', '1,two'], "--workers must be a non-empty list of positive integers, got '1,two'\n"],
+      [['bench', '--models', 'vae'], '--models must be a non-empty list of \'dcgan\', \'dcgan-small\', \'vae-mlp\', \'vae-conv\', got ["vae"]\n'],
+      [['bench', '--quick=maybe'], "--quick must be true or false, got 'maybe'\n"],
       [['bench', 'extra'], "unexpected argument 'extra' (paragen bench takes options only)\n"],
     ];
     for (const [argv, message] of cases) {

@@ -45,7 +45,13 @@ async function usage(argv: string[]): Promise<string> {
   const { commands, loads } = fakeCommands();
   const { io, stderr, stdout } = capture();
   expect(await createCli({ commands }).run(argv, io)).toBe(2);
-  expect(stdout()).toBe('');
+  // With --json the error is also one JSON object on stdout, for the program reading it.
+  if (argv.includes('--json')) {
+    const message = stderr().replace(/\n$/, '');
+    expect(JSON.parse(stdout())).toEqual({ type: 'error', code: 'INVALID_VALUE', message, problems: message.split('\n'), exitCode: 2 });
+  } else {
+    expect(stdout()).toBe('');
+  }
   expect(loads).not.toHaveBeenCalled();
   return stderr();
 }
@@ -116,26 +122,31 @@ describe('usage errors: one line per problem on stderr, exit code 2', () => {
   });
 
   it('validates values with the schema, all problems at once, in argv order', async () => {
-    expect(await usage(['train', '--batch-size', '-3'])).toBe('batchSize must be a positive integer, got -3\n');
+    // Flags named as typed; the API and config files say batchSize (test/run/config.test.ts).
+    expect(await usage(['train', '--batch-size', '-3'])).toBe('--batch-size must be a positive integer, got -3\n');
     expect(await usage(['train', '--batch-size', 'abc', '--lr', '0', '--model', 'dcgn', 'extra'])).toBe(
       [
-        "batchSize must be a positive integer, got 'abc'",
-        'lr must be a positive number, got 0',
-        "model must be one of 'dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv', got 'dcgn'",
+        "--batch-size must be a positive integer, got 'abc'",
+        '--lr must be a positive number, got 0',
+        "--model must be one of 'dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv', got 'dcgn'",
         "unexpected argument 'extra' (paragen train takes options only)",
         '',
       ].join('\n'),
     );
-    expect(await usage(['train', '--json=maybe'])).toBe("json must be true or false, got 'maybe'\n");
+    expect(await usage(['train', '--json=maybe'])).toBe("--json must be true or false, got 'maybe'\n");
     expect(await usage(['train', '--fault', 'boom'])).toBe(
-      "fault must be 'crash:<actor>@<step>' with <actor> one of dataLoader, generator, discriminator, encoder, decoder, got 'boom'\n",
+      "--fault must be 'crash:<actor>@<step>' with <actor> one of dataLoader, generator, discriminator, encoder, decoder, got 'boom'\n",
     );
     expect(await usage(['bench', '--workers', '1,x'])).toBe(
-      "workerCounts must be a non-empty list of positive integers, got '1,x'\n",
+      "--workers must be a non-empty list of positive integers, got '1,x'\n",
     );
     expect(await usage(['bench', '--strategies', 'single,auto'])).toBe(
-      "strategies must be a non-empty list of 'single', 'data', 'model', 'pipeline', got [\"single\",\"auto\"]\n",
+      "--strategies must be a non-empty list of 'single', 'data', 'model', 'pipeline', got [\"single\",\"auto\"]\n",
     );
+    expect(await usage(['train', '--microbatches', '64', '--batch-size', '32', '--strategy', 'pipeline', '--workers', '2'])).toBe(
+      '--microbatches must be at most --batch-size (32), got 64\n',
+    );
+    expect(await usage(['train', '--batch-size', '-3', '--json'])).toBe('--batch-size must be a positive integer, got -3\n');
   });
 
   it('reports a missing value, including a value swallowed by the next flag', async () => {
@@ -146,12 +157,12 @@ describe('usage errors: one line per problem on stderr, exit code 2', () => {
 
   it('reports contradictions and missing required options', async () => {
     expect(await usage(['train', '--epochs', '2', '--steps', '3'])).toBe(
-      'epochs and steps cannot both be set, got epochs 2 and steps 3\n',
+      '--epochs and --steps cannot both be set, got --epochs 2 and --steps 3\n',
     );
     expect(await usage(['train', '--strategy', 'single', '--workers', '2'])).toBe(
-      "workers must be 1 for strategy 'single' (every actor on one worker), got 2\n",
+      "--workers must be 1 for strategy 'single' (every actor on one worker), got 2\n",
     );
-    expect(await usage(['sample'])).toBe('run is required (--run <dir>)\n');
+    expect(await usage(['sample'])).toBe('--run <dir> is required\n');
   });
 });
 
@@ -212,7 +223,7 @@ describe('settings reach the handler', () => {
       await writeFile(bad, 'batchSize: 0\nmodle: dcgan\nmodels: [dcgan]\n');
       expect(await usage(['train', '--config', bad, '--lr', '-1'])).toBe(
         [
-          'lr must be a positive number, got -1',
+          '--lr must be a positive number, got -1',
           `${bad}: batchSize must be a positive integer, got 0`,
           `${bad}: unknown key 'modle' (did you mean 'model'?)`,
           '',
@@ -277,7 +288,7 @@ describe('errors from handlers', () => {
       throw errors.runLocked('runs/a', 42);
     });
     const second = capture();
-    expect(await createCli({ commands: locked.commands }).run(['info'], second.io)).toBe(2);
+    expect(await createCli({ commands: locked.commands }).run(['info'], second.io)).toBe(4);
     expect(second.stderr()).toBe('run directory runs/a is being written by live process 42\n');
   });
 

@@ -31,7 +31,7 @@ describe('the paragen executable', () => {
     expect(await paragen('train', '--batch-size', '-3', '--modle', 'x')).toEqual({
       code: 2,
       stdout: '',
-      stderr: "batchSize must be a positive integer, got -3\nunknown option '--modle' (did you mean '--model'?)\n",
+      stderr: "--batch-size must be a positive integer, got -3\nunknown option '--modle' (did you mean '--model'?)\n",
     });
   });
 });

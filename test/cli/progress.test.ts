@@ -3,6 +3,7 @@ import {
   createProgress,
   formatDuration,
   progressMode,
+  terminalColumns,
   unrefTimers,
   type ProgressOptions,
   type Timers,
@@ -143,8 +144,24 @@ describe('progress on a terminal', () => {
     expect(chunks).toEqual([
       `${CLEAR}${status(1000, '█'.repeat(20))}`,
       '\n',
-      'done: 1000 steps in 2m 05s, 1,234 samples/s; run directory runs/dcgan-small-20250101-000000\n',
+      'done: 1000 steps in 2m 05s, 1,234 samples/s; final losses discriminator 1.386 generator 0.6931; ' +
+        'run directory runs/dcgan-small-20250101-000000\n',
     ]);
+  });
+
+  it('draws on a terminal that reports 0 columns as if it had 80', () => {
+    for (const columns of [0, undefined]) {
+      const { progress, chunks } = reporter('tty', { columns });
+      progress.next(start);
+      chunks.length = 0;
+      progress.next(step(7));
+      const line = chunks[0]!.slice(CLEAR.length);
+      expect(line).toBe(`${status(7, '░'.repeat(20)).slice(0, 78)}…`);
+      expect(line).toMatch(/^epoch 1\/2 │ step 7\/1000 /);
+    }
+    expect(terminalColumns(0)).toBe(80);
+    expect(terminalColumns(Number.NaN)).toBe(80);
+    expect(terminalColumns(132)).toBe(132);
   });
 
   it('cuts the bar to the terminal width so a redraw never wraps', () => {
@@ -188,7 +205,28 @@ describe('progress as plain lines', () => {
         `${status(1)}\n` +
         'samples at step 50: runs/x/samples/50.png\n' +
         `${status(51)}\n` +
-        'done: 1000 steps in 2m 05s, 1,234 samples/s; run directory runs/dcgan-small-20250101-000000\n',
+        // The step the run ended on, which the throttle held back, then the losses it ended with.
+        `${status(60)}\n` +
+        'done: 1000 steps in 2m 05s, 1,234 samples/s; final losses discriminator 1.386 generator 0.6931; ' +
+        'run directory runs/dcgan-small-20250101-000000\n',
+    );
+  });
+
+  it('prints the last step of every epoch and of the run, however short the run', () => {
+    const { progress, time, output } = reporter('plain');
+    progress.next(start);
+    for (let n = 1; n <= 1000; n++) {
+      time.to(n);
+      progress.next(step(n));
+    }
+    progress.next(end);
+    expect(output()).toBe(
+      startText +
+        `${status(1)}\n` +
+        `${status(500)}\n` +
+        `${status(1000)}\n` +
+        'done: 1000 steps in 2m 05s, 1,234 samples/s; final losses discriminator 1.386 generator 0.6931; ' +
+        'run directory runs/dcgan-small-20250101-000000\n',
     );
   });
 
@@ -237,6 +275,10 @@ describe('progressMode and formatDuration', () => {
     expect(progressMode(true, { isTTY: true, env: {} })).toBe('json');
     expect(progressMode(false, { isTTY: true, env: {} })).toBe('tty');
     expect(progressMode(false, { isTTY: false, env: {} })).toBe('plain');
+    // The bar is drawn on stderr: both streams must be a terminal.
+    expect(progressMode(false, { isTTY: true, stderrIsTTY: false, env: {} })).toBe('plain');
+    expect(progressMode(false, { isTTY: false, stderrIsTTY: true, env: {} })).toBe('plain');
+    expect(progressMode(false, { isTTY: true, stderrIsTTY: true, env: {} })).toBe('tty');
     expect(progressMode(false, { isTTY: true, env: { CI: 'true' } })).toBe('plain');
     expect(progressMode(false, { isTTY: true, env: { TERM: 'dumb' } })).toBe('plain');
   });

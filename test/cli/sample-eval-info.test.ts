@@ -129,14 +129,14 @@ describe('paragen sample', () => {
     const empty = await writeRun(join(root, 'empty'), { model: 'vae-mlp', seeds: [] });
     const nowhere = join(root, 'nowhere');
     const cases: [string[], string][] = [
-      [['sample', '--run', gan], 'out is required (--out <file.png|file.npy>)\n'],
+      [['sample', '--run', gan], '--out <file.png|file.npy> is required\n'],
       [
         ['sample', '--run', gan, '--out', join(root, 'x.jpg')],
-        `out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'x.jpg')}'\n`,
+        `--out must be a file name ending in .png (a grid) or .npy (an array), got '${join(root, 'x.jpg')}'\n`,
       ],
       [['sample', '--run', nowhere, '--out', join(root, 'y.png')], `${nowhere}: no such run directory\n`],
       [['sample', '--run', empty, '--out', join(root, 'z.png')], `${empty}: the run has no checkpoint yet (nothing in checkpoints/)\n`],
-      [['sample', '--run', gan, '--n', '0', '--out', join(root, 'w.png')], 'n must be a positive integer, got 0\n'],
+      [['sample', '--run', gan, '--n', '0', '--out', join(root, 'w.png')], '--n must be a positive integer, got 0\n'],
       [['eval', '--run', nowhere], `${nowhere}: no such run directory\n`],
       [['eval', '--run', empty], `${empty}: the run has no checkpoint yet (nothing in checkpoints/)\n`],
     ];

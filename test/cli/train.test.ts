@@ -75,7 +75,7 @@ describe('paragen train', () => {
   it('refuses bad input with one line per problem and exit code 2', async () => {
     const r = await paragen(['train', '--model', 'vae-mlp', '--batch-size', '0', '--lr', '-1', '--out', join(dir, 'x')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('batchSize must be a positive integer, got 0\nlr must be a positive number, got -1\n');
+    expect(r.stderr).toBe('--batch-size must be a positive integer, got 0\n--lr must be a positive number, got -1\n');
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 
@@ -83,12 +83,12 @@ describe('paragen train', () => {
     const cases: [string[], string][] = [
       [
         ['--model', 'vae-mlp', '--strategy', 'data', '--workers', '8', '--batch-size', '4'],
-        "workers must be at most batchSize (4) for strategy 'data' (a row per replica), got 8\n",
+        "--workers must be at most --batch-size (4) for strategy 'data' (a row per replica), got 8\n",
       ],
-      [['--strategy', 'model', '--workers', '3'], "workers must be 2 for strategy 'model' (one worker per network), got 3\n"],
+      [['--strategy', 'model', '--workers', '3'], "--workers must be 2 for strategy 'model' (one worker per network), got 3\n"],
       [
         ['--model', 'dcgan-small', '--strategy', 'pipeline', '--microbatches', '128', '--batch-size', '64'],
-        'microbatches must be at most batchSize (64), got 128\n',
+        '--microbatches must be at most --batch-size (64), got 128\n',
       ],
     ];
     for (const [args, message] of cases) {

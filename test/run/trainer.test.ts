@@ -70,6 +70,7 @@ describe('train', () => {
     const error = (await run.done.catch((e: unknown) => e)) as ParagenError;
     expect(error).toBeInstanceOf(ParagenError);
     expect(error.code).toBe('NON_FINITE');
+    expect(error.exitCode).toBe(3);
     const match = /^(loss|gradient) of (encoder|decoder) is NaN or Inf at step (\d+)$/.exec(error.message);
     expect(match).not.toBeNull();
     const failedAt = Number(match![3]);

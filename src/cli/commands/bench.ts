@@ -3,10 +3,9 @@
  * to stderr, one line per measurement; the table (or, with `--json`, the
  * result) to stdout; the report files to `--out` (default `bench-out/`).
  */
-import type { CommandHandler } from '../command.js';
+import { DEFAULT_BENCH_OUT, type CommandHandler } from '../command.js';
 
-/** Where the report files go without `--out`. */
-export const DEFAULT_BENCH_OUT = 'bench-out';
+export { DEFAULT_BENCH_OUT };
 
 export const benchCommand: CommandHandler<'bench'> = async (config, io) => {
   const { bench, formatTable } = await import('../../bench/index.js');

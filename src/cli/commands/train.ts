@@ -1,32 +1,43 @@
 /**
- * `paragen train`: starts a run, renders its progress (bar, plain lines or
- * JSON lines), and turns signals into a clean stop: the first SIGINT/SIGTERM
+ * `paragen train`: starts a run, renders its progress (a bar or plain lines on
+ * stderr, or JSON lines on stdout), and turns signals into a clean stop: the first SIGINT/SIGTERM
  * finishes the step in flight, writes a checkpoint and exits 130/143; a second
- * SIGINT exits at once.
+ * signal, or a stop that takes longer than `STOP_GRACE_MS`, exits at once: a
+ * signal always ends the process (the last good checkpoint stays on disk).
  */
+import { EXIT, ParagenError } from '../../errors.js';
 import type { CommandHandler } from '../command.js';
 import { createProgress, progressMode, unrefTimers } from '../progress.js';
 
 /** Exit codes of a run ended by a signal (128 + signal number, as shells report). */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+const SIGNAL_EXIT = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
+/** How long a stop may take to write its checkpoint before the process exits without it. */
+const STOP_GRACE_MS = 60_000;
 
 export const trainCommand: CommandHandler<'train'> = async (config, io) => {
   const { train } = await import('../../run/trainer.js');
   const mode = progressMode(config.json, io);
   const run = train(config);
-  const progress = createProgress({ mode, write: io.stdout, timers: unrefTimers, columns: io.columns });
+  // People read progress on stderr, so stdout holds only results (or, with --json, the events).
+  const progress = createProgress({
+    mode,
+    write: mode === 'json' ? io.stdout : io.stderr,
+    timers: unrefTimers,
+    columns: io.stderrColumns ?? io.columns,
+  });
   run.events$.subscribe(progress);
 
   let signalled: keyof typeof SIGNAL_EXIT | undefined;
   const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
-    if (signalled) {
-      // Second signal: the user does not want to wait for the checkpoint.
-      if (signal === 'SIGINT') process.exit(SIGNAL_EXIT.SIGINT);
-      return;
-    }
+    // Second signal: the user (or the supervisor) does not want to wait for the checkpoint.
+    if (signalled) process.exit(SIGNAL_EXIT[signal]);
     signalled = signal;
     if (mode !== 'json') io.stderr(`\n${signal}: finishing the current step and writing a checkpoint (again to quit now)\n`);
     void run.stop();
+    setTimeout(() => {
+      io.stderr(`${signal}: the run did not stop within ${STOP_GRACE_MS / 1000} s; exiting, the last good checkpoint is kept\n`);
+      process.exit(SIGNAL_EXIT[signal]);
+    }, STOP_GRACE_MS).unref();
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
@@ -39,6 +50,11 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
       io.stdout(`checkpoint: ${summary.checkpoint}\n`);
     }
     return signalled ? SIGNAL_EXIT[signalled] : 0;
+  } catch (error) {
+    // With --json the run's `error` event already told stdout; the line goes to stderr only.
+    if (mode !== 'json' || !(error instanceof ParagenError)) throw error;
+    io.stderr(`${error.message}\n`);
+    return error.exitCode;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
