@@ -27,7 +27,7 @@ export function xml(text: string): string {
 const n = (v: number) => (Math.round(v * 10) / 10).toString();
 
 /** A round axis maximum at or above `max`, and its tick step. */
-function axis(max: number): { top: number; step: number } {
+export function axis(max: number): { top: number; step: number } {
   if (!(max > 0)) return { top: 1, step: 0.2 };
   const magnitude = 10 ** Math.floor(Math.log10(max));
   for (const m of [1, 2, 2.5, 5, 10]) {
@@ -38,7 +38,7 @@ function axis(max: number): { top: number; step: number } {
 }
 
 /** Axis labels: whole numbers plainly, fractions with what they need. */
-function tick(v: number): string {
+export function tick(v: number): string {
   const rounded = Math.round(v * 1e6) / 1e6;
   return Number.isInteger(rounded) ? rounded.toLocaleString('en-US') : figure(rounded);
 }

@@ -18,6 +18,7 @@ import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig, mergeConfig } from './config.js';
 import { FIELD_NAMES, field, modelFamily, type RunConfig, type RunConfigInput, type ConfigValues } from './config-schema.js';
 import type { RunEvent } from './events.js';
+import { writeLossChart } from './loss-chart.js';
 import { openRunDir, readRunConfigValues, type RunDir } from './run-dir.js';
 
 /** What a finished (or stopped) run reports, and writes as `summary.json`. */
@@ -181,7 +182,7 @@ async function runLoop(
       }
       const samplesPerSec = loop.recentRate();
       events.next({ type: 'step', step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec });
-      runDir.metrics.append({ step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
+      runDir.metrics.append({ step, time: new Date().toISOString(), epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
       if (step % config.checkpointEvery === 0 && step < totalSteps) {
         lastCheckpoint = await checkpoint(runDir, engine, progress, config.keep, events);
       }
@@ -197,6 +198,7 @@ async function runLoop(
     if (!lastGrid.endsWith(`/${progress.step}.png`)) lastGrid = await grids.write(progress.step);
     await grids.settle();
     runDir.metrics.sync();
+    await writeLossChart(runDir.path, `${config.model}: losses by step (${runDir.path})`);
     const summary: RunSummary = {
       runDir: runDir.path,
       model: config.model,
