@@ -88,4 +88,14 @@ export const COMMAND_SPECS: CommandTable = {
     ],
     load: async () => (await import('./commands/serve.js')).serveCommand,
   },
+  dashboard: {
+    name: 'dashboard',
+    summary: 'watch runs in the browser: loss curves, samples, live',
+    description:
+      'Serves a page listing the runs in --runs (model, strategy, backend, steps, state, last losses), a page per run ' +
+      '(loss curves by step and wall time, samples/s, the sample grids, checkpoints, config) that follows a running ' +
+      'run live, and a page charting bench.json files.',
+    examples: ['paragen dashboard --runs runs --port 8081'],
+    load: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  },
 };

@@ -6,7 +6,7 @@
  * the files and the types cannot drift apart.
  */
 
-export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve'] as const;
+export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve', 'dashboard'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const MODELS = ['dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv'] as const;
@@ -273,8 +273,12 @@ export const FIELDS = {
     kind: 'int', flag: '--port', min: 0, max: 65535, default: 8080, commands: ['serve'],
     help: 'TCP port to listen on (0: any free port)',
   },
+  dashboardPort: {
+    kind: 'int', flag: '--port', min: 0, max: 65535, default: 8081, commands: ['dashboard'],
+    help: 'TCP port to listen on (0: any free port)',
+  },
   listen: {
-    kind: 'string', flag: '--host', default: '127.0.0.1', commands: ['serve'], placeholder: '<address>',
+    kind: 'string', flag: '--host', default: '127.0.0.1', commands: ['serve', 'dashboard'], placeholder: '<address>',
     help: 'address to listen on (0.0.0.0: every interface)',
   },
   maxBatch: {
@@ -300,6 +304,10 @@ export const FIELDS = {
   watch: {
     kind: 'bool', flag: '--watch', default: false, commands: ['serve'],
     help: "serve the run's newest good checkpoint as soon as it is written",
+  },
+  runs: {
+    kind: 'string', flag: '--runs', default: 'runs', commands: ['dashboard'], placeholder: '<dir>',
+    help: 'folder holding the run directories to show',
   },
 } as const satisfies Record<string, FieldSpec>;
 
@@ -373,3 +381,4 @@ export type EvalConfig = CommandConfig<'eval'>;
 export type BenchConfig = CommandConfig<'bench'>;
 export type InfoConfig = CommandConfig<'info'>;
 export type ServeConfig = CommandConfig<'serve'>;
+export type DashboardConfig = CommandConfig<'dashboard'>;
