@@ -12,7 +12,7 @@ table { border-collapse: collapse; font-size: 14px; }
 th, td { text-align: left; padding: 4px 12px 4px 0; border-bottom: 1px solid #eee; }
 .state-running { color: #1a7f37; font-weight: 600; } .state-failed { color: #c00; font-weight: 600; }
 .state-stopped { color: #a60; } .state-done { color: #555; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
 .card { border: 1px solid #e4e4e4; border-radius: 6px; padding: 8px 12px; }
 .card h2 { font-size: 15px; margin: 4px 0 8px; }
 pre { font-size: 12px; background: #f7f7f7; padding: 8px; overflow: auto; max-height: 360px; }
@@ -89,7 +89,7 @@ const charts = {};
 function chart(id, xLabel, time, series) {
   const el = document.getElementById(id);
   const opts = {
-    width: 600, height: 260,
+    width: 540, height: 240,
     scales: { x: { time } },
     axes: [{ label: xLabel }, {}],
     series: [{ label: xLabel }, ...series.map((s, i) => ({ label: s, stroke: COLOURS[i % COLOURS.length], width: 1.5 }))],
@@ -124,7 +124,9 @@ function drawSamples(follow) {
   if (follow && atEnd) slider.value = slider.max;
   const step = detail.samples[Number(slider.value)];
   document.getElementById('sample-step').textContent = step === undefined ? '(none yet)' : 'at step ' + step + ' (' + (Number(slider.value) + 1) + ' of ' + n + ')';
-  if (step !== undefined) document.getElementById('sample-img').src = '/runs/' + encodeURIComponent(run) + '/samples/' + step + '.png';
+  const img = document.getElementById('sample-img');
+  img.hidden = step === undefined;
+  if (step !== undefined) img.src = '/runs/' + encodeURIComponent(run) + '/samples/' + step + '.png';
 }
 
 function drawTimeline() {

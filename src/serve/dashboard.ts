@@ -50,6 +50,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const html = (reply: FastifyReply, body: string, code = 200) => reply.code(code).type('text/html; charset=utf-8').send(body);
 
   app.get('/', async (_request, reply) => html(reply, runsPage(options.runs)));
+  // Browsers ask for it on every page: an empty answer, not a 404 in their console.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/api/runs', async () => listRuns(options.runs));
   app.get<{ Params: { name: string } }>('/runs/:name', async (request, reply) => {
     const run = await runDetail(options.runs, request.params.name);
