@@ -243,6 +243,10 @@ export const FIELDS = {
     },
     help: "testing: kill that actor's thread at that step",
   },
+  dashboard: {
+    kind: 'int', flag: '--dashboard', min: 0, max: 65535, commands: ['train'], placeholder: '<port>', transient: true,
+    help: 'also serve paragen dashboard for the runs folder on this port (0: any free port) while training',
+  },
   run: {
     kind: 'string', flag: '--run', commands: ['sample', 'eval', 'serve'], required: ['sample', 'eval', 'serve'], placeholder: '<dir>',
     help: 'run directory to read the trained networks from',
@@ -270,13 +274,12 @@ export const FIELDS = {
   },
   // ---- paragen serve and paragen dashboard (src/serve/) ----
   port: {
-    kind: 'int', flag: '--port', min: 0, max: 65535, default: 8080, commands: ['serve'],
+    kind: 'int', flag: '--port', min: 0, max: 65535, commands: ['serve', 'dashboard'],
+    // Each server has its own default (src/cli/commands/serve.ts, dashboard.ts), so both can run side by side.
+    defaultFor: { serve: '8080', dashboard: '8081' },
     help: 'TCP port to listen on (0: any free port)',
   },
-  dashboardPort: {
-    kind: 'int', flag: '--port', min: 0, max: 65535, default: 8081, commands: ['dashboard'],
-    help: 'TCP port to listen on (0: any free port)',
-  },
+  // `--host` is train's thread|process choice, so the listening address is `listen` with the flag --host.
   listen: {
     kind: 'string', flag: '--host', default: '127.0.0.1', commands: ['serve', 'dashboard'], placeholder: '<address>',
     help: 'address to listen on (0.0.0.0: every interface)',

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../src/serve/dashboard.js';
 import type { RunDetail, RunInfo } from '../../src/serve/dashboard-data.js';
-import { paragen } from '../helpers/cli.js';
-import { trainTinyRun } from './fixtures.js';
+import { Child, paragen } from '../helpers/cli.js';
+import { miniMnist } from '../eval/fixtures.js';
+import { TINY, trainTinyRun } from './fixtures.js';
 
 let root: string;
 let runs: string;
@@ -92,6 +93,26 @@ describe('paragen dashboard API', () => {
     const events = text.split('\n\n').filter((e) => e.startsWith('event: metric'));
     expect(events).toEqual(['event: metric\ndata: {"step":2,"losses":{"loss":400}}']);
   });
+
+  it('is served by `paragen train --dashboard PORT` for the runs folder while the run trains', async () => {
+    const data = join(root, 'mini');
+    miniMnist(data, 256, 64);
+    const out = join(runs, 'with-dashboard');
+    const child = new Child(['train', '--model', 'vae-mlp', '--steps', '100000', '--dataset', data, '--out', out, '--dashboard', '0', ...TINY]);
+    try {
+      await expect.poll(() => /dashboard: (http:\/\/\S+)\n/.exec(child.stderr)?.[1], { timeout: 60_000 }).toBeDefined();
+      const url = /dashboard: (http:\/\/\S+)\n/.exec(child.stderr)![1]!;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/runs\/with-dashboard$/);
+      const api = url.replace('/runs/', '/api/runs/');
+      await expect.poll(async () => ((await (await fetch(api)).json()) as RunDetail).state).toBe('running');
+      expect(((await (await fetch(api)).json()) as RunDetail).model).toBe('vae-mlp');
+      child.process.kill('SIGTERM');
+      expect((await child.exited).code).toBe(143);
+      await expect(fetch(api)).rejects.toThrow();
+    } finally {
+      child.process.kill('SIGKILL');
+    }
+  }, 90_000);
 
   it('refuses a folder that is not there, with one line and exit code 2', async () => {
     const r = await paragen(['dashboard', '--runs', join(root, 'missing'), '--port', '0']);

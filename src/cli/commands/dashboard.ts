@@ -9,7 +9,7 @@ export const dashboardCommand: CommandHandler<'dashboard'> = async (config, io) 
   const dashboard = await startDashboard({
     runs: config.runs,
     host: config.listen,
-    port: config.dashboardPort,
+    port: config.port ?? 8081,
     log: (line) => io.stdout(line),
   });
   io.stderr(`paragen dashboard: ${config.runs} at ${dashboard.url}\n`);

@@ -11,7 +11,7 @@ export const serveCommand: CommandHandler<'serve'> = async (config, io) => {
     run: config.run,
     backend: config.backend,
     host: config.listen,
-    port: config.port,
+    port: config.port ?? 8080,
     workers: config.workers ?? 1,
     maxBatch: config.maxBatch,
     maxWaitMs: config.maxWaitMs,
