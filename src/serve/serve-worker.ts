@@ -116,3 +116,8 @@ export async function reconstruct(task: ReconstructTask): Promise<Reconstruction
     recon.dispose();
   }
 }
+
+/** This thread's live tensor count: the networks it keeps, nothing per request (tested). */
+export function tensors(): number {
+  return tf.memory().numTensors;
+}
