@@ -137,6 +137,24 @@ describe.skipIf(!hasChromium)('paragen dashboard in Chromium', () => {
     }
   }, 120_000);
 
+  it('is what `paragen dashboard --runs DIR --port 0` serves: the run\'s name and a chart, and SIGTERM exits 0', async () => {
+    const child = new Child(['dashboard', '--runs', runs, '--port', '0']);
+    try {
+      await expect.poll(() => /at (http:\/\/\S+)\n/.exec(child.stderr)?.[1], { timeout: 30_000 }).toBeDefined();
+      const url = /at (http:\/\/\S+)\n/.exec(child.stderr)![1]!;
+      const page = await context.newPage();
+      await page.goto(`${url}/runs/dcgan-small-tiny`);
+      await page.waitForSelector('body[data-live="true"]');
+      expect(await page.locator('h1').innerText()).toBe('dcgan-small-tiny');
+      expect(await page.locator('#loss-chart canvas').count()).toBe(1);
+      await page.close();
+      child.process.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      child.process.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('charts bench.json on the bench page', async () => {
     const { page, errors } = await open('/bench');
     const card = page.locator('.bench[data-bench="bench"]');
