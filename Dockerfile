@@ -1,6 +1,7 @@
 # paragen on a CPU-only server: wasm SIMD backend, no native binaries, no GPU packages.
 #   docker build -t paragen .
 #   docker run --rm -v "$PWD/runs:/app/runs" paragen train --model vae-mlp --epochs 10
+#   docker run --rm -p 8080:8080 -v "$PWD/runs:/app/runs:ro" paragen serve --run runs/<run> --host 0.0.0.0 --workers 2
 # Stage 1 compiles the TypeScript (the compiler is a dev dependency).
 FROM node:20-slim AS build
 WORKDIR /app
@@ -22,5 +23,9 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /app/runs /app/.cache && chown -R node:node /app/runs /app/.cache
 ENV PARAGEN_CACHE=/app/.cache/paragen
 USER node
+# `paragen serve` listens on 8080 by default (`--host 0.0.0.0` to be reachable from outside the container).
+# Probe /healthz (liveness) and /readyz (readiness) from the orchestrator: a HEALTHCHECK here would
+# also judge the `train` and `info` containers, which serve nothing.
+EXPOSE 8080
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["info"]

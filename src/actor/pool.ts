@@ -51,6 +51,15 @@ export class TaskPool<D = unknown> {
     }) as Promise<R>;
   }
 
+  /**
+   * Runs export `name` of another task module (`base` and `relative` as for
+   * the constructor) on one of these threads: work that shares a pool without
+   * sharing its module.
+   */
+  runIn<T, R>(base: string, relative: string, name: string, task: T): Promise<R> {
+    return this.#pool.run(task, { filename: workerEntry(base, relative), name }) as Promise<R>;
+  }
+
   /** Waits for the tasks in flight, then ends the threads. */
   close(): Promise<void> {
     return this.#pool.close();

@@ -3,6 +3,7 @@
  * report (`bench.md`). Both read only the result, so a saved `bench.json`
  * renders the same report again.
  */
+import { figure } from '../data/svg.js';
 import { FIELDS } from '../run/config-schema.js';
 import type { BenchResult, BenchRow } from './types.js';
 
@@ -20,13 +21,7 @@ export function commandLine(result: Pick<BenchResult, 'settings'>): string {
   return parts.join(' ');
 }
 
-/** `1,234.5`-style figures: 3 significant digits below 100, whole numbers above. */
-export function figure(value: number): string {
-  if (value >= 100) return Math.round(value).toLocaleString('en-US');
-  if (value >= 10) return value.toFixed(1);
-  if (value >= 1) return value.toFixed(2);
-  return value.toPrecision(2);
-}
+export { figure };
 
 const percent = (v: number | null) => (v === null ? '' : `${(v * 100).toFixed(v * 100 < 9.95 ? 1 : 0)}%`);
 

@@ -8,7 +8,8 @@
  * backend and workers as data attributes — and a row with no figure (not
  * available, failed) gets an outlined stub labelled with why.
  */
-import { figure } from './report.js';
+import { axis, figure, tick, xml } from '../data/svg.js';
+export { axis, tick, xml };
 import type { BenchResult, BenchRow, ScalingCurve } from './types.js';
 
 const WIDTH = 960;
@@ -19,29 +20,7 @@ const RIGHT = 20;
 const WORKER_COLOURS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7'];
 const BASELINE_COLOUR = '#9d9d9d';
 
-/** Escapes text and attribute values. */
-export function xml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
-
 const n = (v: number) => (Math.round(v * 10) / 10).toString();
-
-/** A round axis maximum at or above `max`, and its tick step. */
-function axis(max: number): { top: number; step: number } {
-  if (!(max > 0)) return { top: 1, step: 0.2 };
-  const magnitude = 10 ** Math.floor(Math.log10(max));
-  for (const m of [1, 2, 2.5, 5, 10]) {
-    const top = m * magnitude;
-    if (top >= max) return { top, step: top / 5 };
-  }
-  return { top: 10 * magnitude, step: 2 * magnitude };
-}
-
-/** Axis labels: whole numbers plainly, fractions with what they need. */
-function tick(v: number): string {
-  const rounded = Math.round(v * 1e6) / 1e6;
-  return Number.isInteger(rounded) ? rounded.toLocaleString('en-US') : figure(rounded);
-}
 
 function colour(row: BenchRow): string {
   return row.strategy === 'tfjs' ? BASELINE_COLOUR : WORKER_COLOURS[(row.workers - 1) % WORKER_COLOURS.length]!;

@@ -67,4 +67,27 @@ export const COMMAND_SPECS: CommandTable = {
     examples: ['paragen info', 'paragen info --json'],
     load: async () => (await import('./commands/info.js')).infoCommand,
   },
+  serve: {
+    name: 'serve',
+    summary: "serve a trained run's generator over HTTP",
+    description:
+      "Loads the run's newest good checkpoint onto --workers threads and answers GET/POST /v1/samples " +
+      '(png, npy or json), POST /v1/reconstruct (VAEs), /healthz, /readyz and /metrics (Prometheus). ' +
+      'Concurrent requests are batched; a full queue answers 503 with Retry-After; SIGTERM drains and exits 0.',
+    examples: [
+      'paragen serve --run runs/dcgan-small-20250101-120000 --port 8080',
+      'paragen serve --run runs/vae-mlp-20250101-120000 --host 0.0.0.0 --workers 2 --token s3cret --watch',
+    ],
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
+  dashboard: {
+    name: 'dashboard',
+    summary: 'watch runs in the browser: loss curves, samples, live',
+    description:
+      'Serves a page listing the runs in --runs (model, strategy, backend, steps, state, last losses), a page per run ' +
+      '(loss curves by step and wall time, samples/s, the sample grids, checkpoints, config) that follows a running ' +
+      'run live, and a page charting bench.json files.',
+    examples: ['paragen dashboard --runs runs --port 8081'],
+    load: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  },
 };

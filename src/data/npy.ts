@@ -8,7 +8,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { errors } from '../errors.js';
-import { checkSize, readFileBytes } from './files.js';
+import { checkSize, readFileBytes, type FileBytes } from './files.js';
 
 /** An array read from or written to a `.npy` file. */
 export type NpyArray =
@@ -21,7 +21,11 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Reads a `.npy` file holding uint8 (`|u1`) or float32 (`<f4`, `>f4`) data in C order. */
 export function readNpy(file: string): NpyArray {
-  const contents = readFileBytes(file);
+  return decodeNpy(readFileBytes(file), file);
+}
+
+/** Decodes `.npy` bytes (a file's, or a request body's); `file` names them in error messages. */
+export function decodeNpy(contents: FileBytes, file: string): NpyArray {
   const { bytes } = contents;
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw errors.badFile(file, 'not an NPY file: it does not start with \\x93NUMPY');

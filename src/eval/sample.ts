@@ -13,8 +13,9 @@ import { writeFileAtomic } from '../run/atomic.js';
 import { fsFault, makeDirs } from '../run/fs-fault.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, SampleConfig } from '../run/config-schema.js';
-import { imageNetwork, openTrainedRun } from '../run/trained-run.js';
 import { SamplePool } from '../run/sample-pool.js';
+import { imageNetwork } from '../run/trained-run.js';
+import { cachedTrainedRun } from './model-cache.js';
 
 /** What `sample()` takes: the `paragen sample` settings, `run` required. */
 export type SampleInput = CommandInput<'sample'> & { readonly run: string };
@@ -22,6 +23,8 @@ export type SampleInput = CommandInput<'sample'> & { readonly run: string };
 export interface SampleHooks {
   /** Told of each checkpoint skipped because it failed verification. */
   readonly onWarning?: (message: string) => void;
+  /** Told when a checkpoint is read from disk; a call that reuses the networks of an earlier one is not. */
+  readonly onLoad?: (checkpoint: string) => void;
 }
 
 export interface SampleResult {
@@ -68,10 +71,9 @@ export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promi
   const config: SampleConfig = parseConfig(input, 'api', 'sample');
   const format = config.out === undefined ? undefined : outputFormat(config.out);
   const backend = await useBackend(config.backend);
-  const trained = await openTrainedRun(config.run, {
-    networks: (spec) => [imageNetwork(spec)],
-    onWarning: hooks.onWarning,
-  });
+  const cached = await cachedTrainedRun(config.run, backend.name, 'image', (spec) => [imageNetwork(spec)], hooks.onWarning);
+  if (cached.loaded) hooks.onLoad?.(cached.run.checkpoint);
+  const trained = cached.run;
   try {
     const network = imageNetwork(trained.spec);
     const images =
@@ -98,7 +100,8 @@ export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promi
       warnings: trained.warnings,
     };
   } finally {
-    trained.dispose();
+    // The networks stay cached for the next call (model-cache.ts).
+    cached.done();
   }
 }
 

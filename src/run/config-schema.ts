@@ -8,7 +8,7 @@
 
 import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, parseFault, type ModelFamily } from '../domain.js';
 
-export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info'] as const;
+export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve', 'dashboard'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Epochs trained when neither `epochs` nor `steps` is given: one pass over MNIST fits the 5-minute budget. */
@@ -140,10 +140,10 @@ export const FIELDS = {
     help: 'how actors are spread over workers',
   },
   workers: {
-    kind: 'int', flag: '--workers', min: 1, commands: ['train', 'sample'],
-    defaultFor: { train: 'chosen by the strategy and the core count' },
+    kind: 'int', flag: '--workers', min: 1, commands: ['train', 'sample', 'serve'],
+    defaultFor: { train: 'chosen by the strategy and the core count', serve: '1' },
     help: 'worker threads (or processes) to use',
-    helpFor: { sample: 'workers that generate in parallel' },
+    helpFor: { sample: 'workers that generate in parallel', serve: 'worker threads that generate (about one per core)' },
   },
   microbatches: {
     kind: 'int', flag: '--microbatches', min: 1, default: 4, commands: ['train'],
@@ -211,8 +211,12 @@ export const FIELDS = {
     },
     help: "testing: kill that actor's thread at that step",
   },
+  dashboard: {
+    kind: 'int', flag: '--dashboard', min: 0, max: 65535, commands: ['train'], placeholder: '<port>', transient: true,
+    help: 'also serve paragen dashboard for the runs folder on this port (0: any free port) while training',
+  },
   run: {
-    kind: 'string', flag: '--run', commands: ['sample', 'eval'], required: ['sample', 'eval'], placeholder: '<dir>',
+    kind: 'string', flag: '--run', commands: ['sample', 'eval', 'serve'], required: ['sample', 'eval', 'serve'], placeholder: '<dir>',
     help: 'run directory to read the trained networks from',
   },
   n: {
@@ -235,6 +239,46 @@ export const FIELDS = {
   workerCounts: {
     kind: 'intList', flag: '--workers', min: 1, default: [1, 2], commands: ['bench'],
     help: 'worker counts to benchmark, comma-separated',
+  },
+  // ---- paragen serve and paragen dashboard (src/serve/) ----
+  port: {
+    kind: 'int', flag: '--port', min: 0, max: 65535, commands: ['serve', 'dashboard'],
+    // Each server has its own default (src/cli/commands/serve.ts, dashboard.ts), so both can run side by side.
+    defaultFor: { serve: '8080', dashboard: '8081' },
+    help: 'TCP port to listen on (0: any free port)',
+  },
+  // `--host` is train's thread|process choice, so the listening address is `listen` with the flag --host.
+  listen: {
+    kind: 'string', flag: '--host', default: '127.0.0.1', commands: ['serve', 'dashboard'], placeholder: '<address>',
+    help: 'address to listen on (0.0.0.0: every interface)',
+  },
+  maxBatch: {
+    kind: 'int', flag: '--max-batch', min: 1, default: 256, commands: ['serve'],
+    help: 'images per batch: concurrent requests are joined up to this many',
+  },
+  maxWaitMs: {
+    kind: 'int', flag: '--max-wait-ms', min: 0, default: 5, commands: ['serve'],
+    help: 'how long a request may wait for others to join its batch',
+  },
+  maxN: {
+    kind: 'int', flag: '--max-n', min: 1, default: 1024, commands: ['serve'],
+    help: 'most images one request may ask for',
+  },
+  queue: {
+    kind: 'int', flag: '--queue', min: 1, default: 256, commands: ['serve'],
+    help: 'requests that may wait for a worker; beyond them the answer is 503 with Retry-After',
+  },
+  token: {
+    kind: 'string', flag: '--token', commands: ['serve'], placeholder: '<secret>', transient: true,
+    help: 'require Authorization: Bearer <secret> on every route but /healthz and /readyz',
+  },
+  watch: {
+    kind: 'bool', flag: '--watch', default: false, commands: ['serve'],
+    help: "serve the run's newest good checkpoint as soon as it is written",
+  },
+  runs: {
+    kind: 'string', flag: '--runs', default: 'runs', commands: ['dashboard'], placeholder: '<dir>',
+    help: 'folder holding the run directories to show',
   },
 } as const satisfies Record<string, FieldSpec>;
 
@@ -307,3 +351,5 @@ export type SampleConfig = CommandConfig<'sample'>;
 export type EvalConfig = CommandConfig<'eval'>;
 export type BenchConfig = CommandConfig<'bench'>;
 export type InfoConfig = CommandConfig<'info'>;
+export type ServeConfig = CommandConfig<'serve'>;
+export type DashboardConfig = CommandConfig<'dashboard'>;

@@ -81,6 +81,15 @@ export class SamplePool {
     return this.#pool.run<GridTask, string>('grid', task);
   }
 
+  /**
+   * Runs export `name` of another worker module (`base` and `relative` as for
+   * `workerEntry`) on one of these threads: the server's batched tasks
+   * (src/serve/serve-worker.ts) share this pool rather than start their own.
+   */
+  runTask<R>(base: string, relative: string, name: string, task: unknown): Promise<R> {
+    return this.#pool.runIn<unknown, R>(base, relative, name, task);
+  }
+
   /** Waits for the tasks in flight, then ends the threads. */
   close(): Promise<void> {
     return this.#pool.close();

@@ -18,6 +18,7 @@ import type { ConfigValues, RunConfig, RunConfigInput } from './config-schema.js
 import type { RunEvent } from './events.js';
 import { fsFault } from './fs-fault.js';
 import { Grids } from './grids.js';
+import { writeLossChart } from './loss-chart.js';
 import { iterable, type Iterable$ } from './iterate.js';
 import { openRunDir, withResumedRun, type RunDir } from './run-dir.js';
 import { Throughput } from './throughput.js';
@@ -256,7 +257,7 @@ async function trainSteps(run: OpenRun, events: Subject<RunEvent>, clock: () => 
     }
     const samplesPerSec = throughput.recentRate();
     events.next({ type: 'step', step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec });
-    runDir.metrics.append({ step, epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
+    runDir.metrics.append({ step, time: new Date().toISOString(), epoch: result.epoch + 1, losses: result.losses, samplesPerSec, skipped: Boolean(result.nonFinite) });
     if (step % config.checkpointEvery === 0 && step < totalSteps) {
       run.lastCheckpoint = await checkpoint(runDir, engine, run.progress, config.keep, events);
     }
@@ -276,6 +277,7 @@ async function close(run: OpenRun, events: Subject<RunEvent>, throughput: Throug
   if (!run.lastGrid.endsWith(`/${progress.step}.png`)) run.lastGrid = await run.grids.write(progress.step);
   await run.grids.settle();
   runDir.metrics.sync();
+  await writeLossChart(runDir.path, `${config.model}: losses by step (${runDir.path})`);
   const summary: RunSummary = {
     runDir: runDir.path,
     model: config.model,

@@ -66,6 +66,7 @@ describe('the config types are computed from the table', () => {
       snapshotEvery: number;
       prefetch: number;
       fault?: string;
+      dashboard?: number;
     }>();
   });
 
@@ -98,7 +99,7 @@ describe('the schema table', () => {
   it('gives each field a kebab-case flag of its name (bench --workers is workerCounts)', () => {
     for (const name of FIELD_NAMES) {
       const kebab = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      expect(field(name).flag).toBe(name === 'workerCounts' ? '--workers' : kebab);
+      expect(field(name).flag).toBe(name === 'workerCounts' ? '--workers' : name === 'listen' ? '--host' : kebab);
     }
   });
 
@@ -111,7 +112,7 @@ describe('the schema table', () => {
 
   it('has defaults that pass their own validation', () => {
     for (const command of COMMANDS) {
-      const input = command === 'sample' || command === 'eval' ? { run: 'runs/x' } : {};
+      const input = command === 'sample' || command === 'eval' || command === 'serve' ? { run: 'runs/x' } : {};
       const config = parseConfig(input, 'api', command);
       expect(parseConfig(config, 'api', command)).toEqual(config);
     }

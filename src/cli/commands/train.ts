@@ -7,6 +7,11 @@
  */
 import { EXIT, ParagenError } from '../../errors.js';
 import type { CommandHandler } from '../command.js';
+import { basename, dirname } from 'node:path';
+import { filter, firstValueFrom, type Observable } from 'rxjs';
+import type { RunEvent } from '../../run/events.js';
+import type { Dashboard } from '../../serve/dashboard.js';
+import type { CliIo } from '../io.js';
 import { createProgress, progressMode, unrefTimers } from '../progress.js';
 
 /** Exit codes of a run ended by a signal (128 + signal number, as shells report). */
@@ -26,6 +31,7 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
     columns: io.stderrColumns ?? io.columns,
   });
   run.events$.subscribe(progress);
+  const dashboard = config.dashboard === undefined ? undefined : watchInDashboard(run.events$, config.dashboard, io);
 
   let signalled: keyof typeof SIGNAL_EXIT | undefined;
   const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
@@ -58,5 +64,16 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    await (await dashboard)?.close();
   }
 };
+
+/** `--dashboard PORT`: the dashboard over the run's parent folder, started once the run directory exists. */
+async function watchInDashboard(events$: Observable<RunEvent>, port: number, io: CliIo): Promise<Dashboard | undefined> {
+  const start = await firstValueFrom(events$.pipe(filter((e) => e.type === 'start')), { defaultValue: undefined });
+  if (!start) return undefined;
+  const { startDashboard } = await import('../../serve/dashboard.js');
+  const dashboard = await startDashboard({ runs: dirname(start.runDir), host: '127.0.0.1', port });
+  io.stderr(`dashboard: ${dashboard.url}/runs/${encodeURIComponent(basename(start.runDir))}\n`);
+  return dashboard;
+}
