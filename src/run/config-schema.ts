@@ -18,7 +18,7 @@ export function modelFamily(model: ModelName): ModelFamily {
   return model.startsWith('vae') ? 'vae' : 'gan';
 }
 
-export const BACKENDS = ['auto', 'gpu', 'native', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'gpu', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 export const STRATEGIES = ['auto', 'single', 'data', 'model', 'pipeline'] as const;
 export type StrategyChoice = (typeof STRATEGIES)[number];
@@ -165,7 +165,7 @@ export const FIELDS = {
   },
   backend: {
     kind: 'enum', flag: '--backend', values: BACKENDS, default: 'auto', commands: ALL,
-    help: 'TensorFlow.js backend; auto tries gpu, native, wasm, cpu in that order',
+    help: 'TensorFlow.js backend; auto tries gpu, webgpu (a real GPU adapter), native, wasm, cpu in that order',
   },
   strategy: {
     kind: 'enum', flag: '--strategy', values: STRATEGIES, default: 'auto', commands: ['train'],

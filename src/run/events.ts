@@ -13,7 +13,7 @@ export type WorkerId = number;
 
 /** The backend a run uses, and why `auto` (or the user) chose it. */
 export interface BackendInfo {
-  readonly name: 'gpu' | 'native' | 'wasm' | 'cpu';
+  readonly name: 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
   readonly reason: string;
 }
 
