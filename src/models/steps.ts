@@ -145,7 +145,7 @@ export interface GanLosses {
 }
 
 /** One GAN training step: `ganGradients`, then both networks apply their updates. */
-export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): GanLosses {
+export async function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): Promise<GanLosses> {
   const losses = tf.tidy(() => {
     const r = ganGradients(parts, real, plan);
     parts.generator.apply(r.generatorGrads);
@@ -153,7 +153,7 @@ export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): Ga
     return tf.stack([r.dLoss, r.gLoss]);
   });
   try {
-    const [dLoss, gLoss] = losses.dataSync();
+    const [dLoss, gLoss] = await losses.data();
     return { dLoss: dLoss!, gLoss: gLoss! };
   } finally {
     losses.dispose();
@@ -274,7 +274,7 @@ export interface VaeLosses {
 }
 
 /** One VAE training step: `vaeGradients`, then both networks apply their updates. */
-export function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeLosses {
+export async function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): Promise<VaeLosses> {
   const losses = tf.tidy(() => {
     const r = vaeGradients(parts, x, plan);
     parts.encoder.apply(r.encoderGrads);
@@ -282,7 +282,7 @@ export function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeLo
     return tf.stack([r.loss, r.bce, r.kl]);
   });
   try {
-    const [loss, bce, kl] = losses.dataSync();
+    const [loss, bce, kl] = await losses.data();
     return { loss: loss!, bce: bce!, kl: kl! };
   } finally {
     losses.dispose();
@@ -299,7 +299,7 @@ export interface VaeEvaluation extends VaeLosses {
  * in [0, 1] (each a Float32Array of n·28·28 values), as the PyTorch example's
  * test loss: the networks in inference mode, z sampled with eps from `rng`.
  */
-export function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rng: Rng): VaeEvaluation {
+export async function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rng: Rng): Promise<VaeEvaluation> {
   const imageShape = parts.encoder.model.inputs[0]!.shape.slice(1) as number[];
   const imageSize = imageShape.reduce((a, b) => a * b, 1);
   const latentDim = parts.decoder.model.inputs[0]!.shape[1] as number;
@@ -321,8 +321,7 @@ export function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rn
       });
       return tf.mul(tf.stack([bernoulliNll(logits, x), gaussianKl(mu, logvar)]), n);
     });
-    const [b, k] = sums.dataSync();
-    sums.dispose();
+    const [b, k] = await sums.data().finally(() => sums.dispose());
     bce += b!;
     kl += k!;
     images += n;

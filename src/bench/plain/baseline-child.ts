@@ -39,7 +39,7 @@ async function run(job: BaselineJob): Promise<void> {
         batch.set(job.images.subarray(cursor * size, (cursor + 1) * size), i * size);
         cursor = (cursor + 1) % job.count;
       }
-      const losses = model.step(batch, job.batchSize);
+      const losses = await model.step(batch, job.batchSize);
       const { user, system } = process.cpuUsage();
       await send({ type: 'step', at: performance.now(), cpu: (user + system) / 1e6, losses });
       // Let a 'stop' message in between steps.
