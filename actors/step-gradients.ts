@@ -132,7 +132,9 @@ export class StepGradients {
 
 /** The sum of every gradient, as `LocalEngine` checks it: finite iff all of them are. */
 async function gradientSum(grads: readonly tf.Tensor[]): Promise<number> {
-  const sum = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(g))));
+  // Added pairwise, not with addN: webgpu's AddN binds every input at once, and more than
+  // the device's maxStorageBuffersPerShaderStage (8 by default) makes an invalid pipeline.
+  const sum = tf.tidy(() => grads.map((g) => tf.sum(g)).reduce((a, b) => tf.add(a, b)));
   try {
     return (await sum.data())[0]!;
   } finally {

@@ -76,6 +76,7 @@ import { checkCount, configFault, filesOf, ownSplit, sharedSplit } from './engin
 import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 import { checkImageShape, ENGINE_STATE_FILE, stepRng, type EngineOptions } from './local.js';
 import { stageZeroOrder, type StageOp } from './pipeline.js';
+import { webgpuHosts } from './gpu-hosts.js';
 import { checkReplicas } from './replica-check.js';
 import { ganStep, settleAll, vaeStep, type NetworkRef, type ReplicaStep, type StepRun, type StepSchedule } from './schedule.js';
 import { engineStateFile, snapshotFiles, type Snapshot } from './snapshot.js';
@@ -115,6 +116,8 @@ export interface ActorEngineHooks {
   readonly checksumEvery?: number;
   /** Called once the actors are up, with every network actor by name (tests reach a replica through it). */
   readonly onSpawn?: (networks: ReadonlyMap<string, NetworkRef>) => void;
+  /** webgpu: keep actors in thread hosts instead of process hosts (gpu-hosts.ts says why they move). */
+  readonly webgpuThreads?: boolean;
 }
 
 const CHECKSUM_EVERY = 50;
@@ -185,7 +188,7 @@ export class ActorEngine implements Engine {
     checkCount('maxRestarts', options.maxRestarts, 0);
     checkCount('snapshotEvery', options.snapshotEvery, 1);
     checkCount('prefetch', options.prefetch, 1);
-    const plan = planStrategy({ ...options, ...(hooks.cores === undefined ? {} : { cores: hooks.cores }) });
+    const plan = webgpuHosts(planStrategy({ ...options, ...(hooks.cores === undefined ? {} : { cores: hooks.cores }) }), options.backend, hooks.webgpuThreads);
     if (plan.host === 'thread' && (options.backend === 'gpu' || options.backend === 'native')) {
       throw errors.backendUnavailable(fixes.thread(options.backend));
     }

@@ -168,7 +168,7 @@ export class LocalEngine implements Engine {
     x.dispose();
     try {
       const checks = tf.tidy(() =>
-        tf.stack([...out.losses, ...names.map((n) => tf.addN(out.grads[n]!.map((g) => tf.sum(g))))]),
+        tf.stack([...out.losses, ...names.map((n) => out.grads[n]!.map((g) => tf.sum(g)).reduce((a, b) => tf.add(a, b)))]),
       );
       const values = await checks.data();
       checks.dispose();
