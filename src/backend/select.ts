@@ -236,7 +236,7 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
     }
     case 'webgpu': {
       const r = await tryWebgpu(true);
-      if (typeof r === 'string') throw errors.backendUnavailable(r.startsWith('webgpu: ') ? `backend ${r}` : r);
+      if (typeof r === 'string') throw errors.backendUnavailable(r.replace(/^webgpu: /, 'backend webgpu '));
       return describe(r, [], true);
     }
     case 'native': {
