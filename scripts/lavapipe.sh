@@ -54,19 +54,17 @@ apt_opts=(
   -o "Debug::NoLocking=1"
 )
 echo "lavapipe: fetching package lists from $mirror (bookworm, bookworm-backports)"
-apt-get "${apt_opts[@]}" -qq update
+skip() { echo "lavapipe: $1; webgpu tests will skip" >&2; exit 0; }
+apt-get "${apt_opts[@]}" -qq update || skip "apt-get update failed for $mirror"
 (
   cd "$root/debs"
   rm -f ./*.deb
   apt-get "${apt_opts[@]}" -qq download \
     mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-amdgpu1/bookworm-backports \
     libvulkan1/bookworm libllvm15/bookworm
-)
+) || skip "apt-get download failed"
 for deb in "$root"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
-if [[ ! -f "$lib/libvulkan_lvp.so" ]]; then
-  echo "lavapipe: libvulkan_lvp.so missing after unpacking; webgpu tests will skip" >&2
-  exit 1
-fi
+[[ -f "$lib/libvulkan_lvp.so" ]] || skip "libvulkan_lvp.so missing after unpacking"
 
 # The packaged ICD file names the system path; this one names the unpacked driver.
 cat >"$root/lvp_icd.json" <<JSON
