@@ -187,7 +187,7 @@ export const FIELDS = {
   },
   host: {
     kind: 'enum', flag: '--host', values: HOSTS, default: 'thread', commands: ['train'],
-    help: 'where actors live: worker threads, or child processes (needed for native backends)',
+    help: 'where actors live: worker threads, or child processes (needed for native backends; webgpu uses them except for data replicas)',
   },
   out: {
     kind: 'string', flag: '--out', commands: ['train', 'sample', 'bench'], placeholder: '<path>',
