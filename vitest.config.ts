@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { applyLavapipeEnv } from './test/lavapipe-env.js';
+
+// The webgpu tests' software Vulkan device, when scripts/lavapipe.sh has installed it.
+applyLavapipeEnv();
 
 export default defineConfig({
   test: {

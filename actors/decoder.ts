@@ -65,8 +65,8 @@ class Decoder extends NetworkActor implements DecoderProtocol {
     let bce: number;
     let zGrad: Float32Array;
     try {
-      bce = out.bce.dataSync()[0]!;
-      zGrad = exportTensor(out.zGrad);
+      bce = (await out.bce.data())[0]!;
+      zGrad = await exportTensor(out.zGrad);
     } catch (error) {
       tf.dispose(out.grads);
       throw error;

@@ -69,8 +69,8 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
     let fakeGrad: Float32Array;
     let losses: Float32Array;
     try {
-      losses = out.losses.dataSync() as Float32Array;
-      fakeGrad = exportTensor(out.fakeGrad);
+      losses = (await out.losses.data()) as Float32Array;
+      fakeGrad = await exportTensor(out.fakeGrad);
     } catch (error) {
       tf.dispose(out.grads);
       throw error;

@@ -84,7 +84,7 @@ class Encoder extends NetworkActor implements EncoderProtocol {
     this.#passes.hold(chunk, { step: request.step, x, eps, taped });
     const out = latentSample(taped.output, eps);
     try {
-      const z = exportTensor(out);
+      const z = await exportTensor(out);
       return transfer({ z, busy: performance.now() - started }, [z]);
     } finally {
       out.dispose();
@@ -93,21 +93,23 @@ class Encoder extends NetworkActor implements EncoderProtocol {
 
   async backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }> {
     const started = performance.now();
-    const { kl, grads } = this.#passes.consume(request.chunk ?? 0, request.step, (pass) => {
-      const out = tf.tidy(() => {
+    const out = this.#passes.consume(request.chunk ?? 0, request.step, (pass) =>
+      tf.tidy(() => {
         const zGrad = tf.tensor(request.zGrad, pass.eps.shape);
         const { hGrad, kl } = latentBackward(pass.taped.output, pass.eps, zGrad, request.weight);
         return { kl, grads: this.part.vjpTaped(pass.taped, pass.x, hGrad, 'weights').grads };
-      });
-      try {
-        return { kl: out.kl.dataSync()[0]!, grads: out.grads };
-      } catch (error) {
-        tf.dispose(out.grads);
-        throw error;
-      } finally {
-        out.kl.dispose();
-      }
-    });
+      }),
+    );
+    const { grads } = out;
+    let kl: number;
+    try {
+      kl = (await out.kl.data())[0]!;
+    } catch (error) {
+      tf.dispose(grads);
+      throw error;
+    } finally {
+      out.kl.dispose();
+    }
     return this.report(started, await this.collect(request, grads), { kl });
   }
 

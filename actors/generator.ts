@@ -77,7 +77,7 @@ class Generator extends NetworkActor implements GeneratorProtocol {
       throw error;
     }
     this.#passes.hold(chunk, { step: request.step, noise, taped });
-    const fake = exportTensor(taped.output);
+    const fake = await exportTensor(taped.output);
     return transfer({ fake, busy: performance.now() - started }, [fake]);
   }
 

@@ -80,11 +80,11 @@ export async function ensureBackend(choice: BackendChoice): Promise<void> {
 
 /**
  * A tensor's values in a buffer of their own, safe to transfer: wasm's
- * `dataSync` already copies out of its heap; the cpu backend hands out its
- * own storage, which must not move.
+ * read already copies out of its heap; the cpu backend hands out its own
+ * storage, and webgpu keeps what it read, which must not move.
  */
-export function exportTensor(t: tf.Tensor): Float32Array {
-  const data = t.dataSync() as Float32Array;
+export async function exportTensor(t: tf.Tensor): Promise<Float32Array> {
+  const data = (await t.data()) as Float32Array;
   return tf.getBackend() === 'wasm' ? data : data.slice();
 }
 
@@ -159,8 +159,7 @@ export abstract class NetworkActor implements NetworkProtocol {
   }
 
   async snapshot(): Promise<NetworkSnapshot> {
-    const weights = this.part.getWeights();
-    const optimizer = this.part.getOptimizerState();
+    const [weights, optimizer] = await Promise.all([this.part.getWeights(), this.part.getOptimizerState()]);
     return transfer({ weights, optimizer }, [...weights, ...optimizer.m, ...optimizer.v]);
   }
 
@@ -201,13 +200,13 @@ export abstract class NetworkActor implements NetworkProtocol {
   }
 
   async checksum(): Promise<Checksum> {
-    const { step, m, v } = this.part.getOptimizerState();
-    return { weights: hashFloats(this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v]) };
+    const { step, m, v } = await this.part.getOptimizerState();
+    return { weights: hashFloats(await this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v]) };
   }
 
   /** `n` images in [0, 1] from noise drawn with `seed`, as `LocalEngine.sample`. */
-  protected images(request: SampleRequest): { readonly images: Float32Array } {
-    const images = sampleImages(this.spec, this.part, request.n, new Rng(request.seed));
+  protected async images(request: SampleRequest): Promise<{ readonly images: Float32Array }> {
+    const images = await sampleImages(this.spec, this.part, request.n, new Rng(request.seed));
     return transfer({ images }, [images]);
   }
 

@@ -79,8 +79,8 @@ export class StepGradients {
     if (request.last === false) return { waited: 0 };
     const held = this.#held!;
     const own = held.grads as tf.Tensor[];
-    if (!this.#reducer) return { gradSum: gradientSum(own), waited: 0 };
-    writeFlat(own, this.#reducer.row);
+    if (!this.#reducer) return { gradSum: await gradientSum(own), waited: 0 };
+    await writeFlat(own, this.#reducer.row);
     const reduced = await this.#reducer.reduce();
     // The summed gradients stay in the shared output row until `apply`: no replica
     // writes it again before every replica has passed the next step's first barrier.
@@ -116,7 +116,7 @@ export class StepGradients {
     const row = reducer.row;
     let offset = 0;
     for (const w of weights) {
-      const values = w.read().dataSync() as Float32Array;
+      const values = (await w.read().data()) as Float32Array;
       for (let i = 0; i < values.length; i++) row[offset + i] = values[i]! * share;
       offset += values.length;
     }
@@ -133,10 +133,12 @@ export class StepGradients {
 }
 
 /** The sum of every gradient, as `LocalEngine` checks it: finite iff all of them are. */
-function gradientSum(grads: readonly tf.Tensor[]): number {
-  const sum = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(g))));
+async function gradientSum(grads: readonly tf.Tensor[]): Promise<number> {
+  // Added pairwise, not with addN: webgpu's AddN binds every input at once, and more than
+  // the device's maxStorageBuffersPerShaderStage (8 by default) makes an invalid pipeline.
+  const sum = tf.tidy(() => grads.map((g) => tf.sum(g)).reduce((a, b) => tf.add(a, b)));
   try {
-    return sum.dataSync()[0]!;
+    return (await sum.data())[0]!;
   } finally {
     sum.dispose();
   }
@@ -147,11 +149,13 @@ function sizeOf(shape: readonly (number | null)[]): number {
 }
 
 /** The gradients one after another in `out` (the all-reduce's layout). */
-function writeFlat(grads: readonly tf.Tensor[], out: Float32Array): void {
+async function writeFlat(grads: readonly tf.Tensor[], out: Float32Array): Promise<void> {
+  // Every read asked for at once: on a GPU each is a round trip.
+  const values = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
   let offset = 0;
-  for (const g of grads) {
-    out.set(g.dataSync() as Float32Array, offset);
-    offset += g.size;
+  for (const v of values) {
+    out.set(v, offset);
+    offset += v.length;
   }
   if (offset !== out.length) throw errors.internal(`gradients of ${offset} floats for an all-reduce row of ${out.length}`);
 }

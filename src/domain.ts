@@ -42,7 +42,7 @@ export type PipelineSchedule = (typeof SCHEDULES)[number];
 export const HOSTS = ['thread', 'process'] as const;
 export type HostKind = (typeof HOSTS)[number];
 
-export const BACKENDS = ['auto', 'gpu', 'native', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'gpu', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 

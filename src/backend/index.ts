@@ -1,4 +1,4 @@
-export { useBackend, probeBackends, backendChoices, fixes } from './select.js';
+export { useBackend, probeBackends, backendChoices, fixes, activeBackend } from './select.js';
 export type { BackendChoice, BackendName, BackendInfo, Availability } from './select.js';
 export { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm/index.js';
 export { gpuEnvironment, usableGpuCount, visibleCudaDevices } from './cuda.js';

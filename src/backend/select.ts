@@ -1,7 +1,7 @@
 /**
- * Backend selection: `useBackend('auto' | 'gpu' | 'native' | 'wasm' | 'cpu')`.
+ * Backend selection: `useBackend('auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu')`.
  *
- * `auto` tries gpu → native → wasm → cpu and says why each earlier one was
+ * `auto` tries gpu → webgpu (a real adapter only) → native → wasm → cpu and says why each earlier one was
  * passed over. An explicit choice that cannot be honoured is an error naming
  * the fix — never a silent fallback. The native packages are optional peer
  * dependencies, imported only when asked for.
@@ -13,6 +13,7 @@ import { BACKENDS as backendChoices, type BackendChoice, type BackendName } from
 import { errors } from '../errors.js';
 import { fixes, GPU_PACKAGE, NATIVE_PACKAGE } from './fixes.js';
 import { usableGpuCount } from './cuda.js';
+import { adapterLine, autoSkipReason, probeWebgpu, webgpuInstalled, registerWebgpuBackend, webgpuFixes, type WebgpuAdapter } from './webgpu.js';
 
 export { backendChoices };
 export type { BackendChoice, BackendName } from '../domain.js';
@@ -26,14 +27,17 @@ export interface BackendInfo {
   simd: boolean;
   /** Threads one instance computes with. tfjs disables wasm threads under Node. */
   threads: number;
-  /** The accelerator, for gpu. */
+  /** The accelerator, for gpu and webgpu. */
   device?: string;
+  /** Dawn's adapter, for webgpu. */
+  adapter?: WebgpuAdapter;
   /** Why this backend, and why each earlier candidate was passed over. */
   reason: string;
   /**
    * The native addon fails when loaded in a second worker thread of one process
    * (tensorflow/tfjs#8388): actors on gpu/native must each live in their own
-   * process (a process host), not in a worker thread.
+   * process (a process host), not in a worker thread. webgpu actors too, by
+   * default: ending a thread with a GPU read pending aborts the whole process.
    */
   needsProcessHost: boolean;
 }
@@ -44,6 +48,8 @@ export interface Availability {
   installed: boolean;
   usable: boolean;
   detail: string;
+  /** webgpu: the adapter Dawn offers (a fallback one is usable only by name). */
+  adapter?: WebgpuAdapter;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -113,6 +119,37 @@ async function tryGpu(): Promise<BackendInfo | string> {
   };
 }
 
+/**
+ * webgpu on Dawn's adapter. A fallback (software) adapter only when `explicit`:
+ * `auto` would otherwise pick lavapipe over wasm and train far slower.
+ */
+async function tryWebgpu(explicit: boolean): Promise<BackendInfo | string> {
+  const skip = explicit || !webgpuInstalled() ? undefined : autoSkipReason();
+  if (skip) return skip;
+  const probe = await probeWebgpu();
+  if (!probe.ok) return `webgpu: ${probe.missing.replace(/^backend webgpu /, '')}`;
+  const { adapter } = probe;
+  if (adapter.fallback && !explicit) return webgpuFixes.fallback(adapter);
+  try {
+    await registerWebgpuBackend();
+    await activate('webgpu');
+  } catch (e) {
+    // A failed setBackend leaves tfjs on webgpu, where every op then throws.
+    await tf.setBackend('cpu');
+    return `webgpu: failed to initialise on ${adapter.description}: ${firstLine(e)}`;
+  }
+  return {
+    name: 'webgpu',
+    tfjsBackend: 'webgpu',
+    simd: false,
+    threads: 1,
+    device: adapter.description || adapter.device,
+    adapter,
+    reason: '',
+    needsProcessHost: true,
+  };
+}
+
 async function tryNative(): Promise<BackendInfo | string> {
   if (!installed(NATIVE_PACKAGE)) return `native: ${NATIVE_PACKAGE} is not installed`;
   if (!isMainThread) return `native: ${fixes.thread('native')}`;
@@ -152,7 +189,9 @@ function describe(info: BackendInfo, passedOver: string[], explicit: boolean): B
       ? `wasm ${info.simd ? 'with SIMD' : 'without SIMD (this runtime lacks 128-bit wasm SIMD: slower)'}, ${info.threads} thread per worker; parallelism comes from workers`
       : info.name === 'gpu'
         ? `gpu on ${info.device}`
-        : info.name;
+        : info.name === 'webgpu' && info.adapter
+          ? `webgpu on ${adapterLine(info.adapter)}`
+          : info.name;
   const why = explicit ? `${chosen}: chosen explicitly` : `${chosen}${passedOver.length ? `; passed over ${passedOver.join('; ')}` : ''}`;
   return { ...info, reason: why };
 }
@@ -170,10 +209,28 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<Backen
     throw errors.invalidValue('backend', `one of ${backendChoices.map((c) => `'${c}'`).join(', ')}`, choice);
   }
   quietTfjs();
+  const info = await choose(choice);
+  active = info.name;
+  return info;
+}
+
+let active: BackendName | undefined;
+
+/** The backend the last `useBackend` of this thread settled on (what `auto` resolved to). */
+export function activeBackend(): BackendName | undefined {
+  return active;
+}
+
+async function choose(choice: BackendChoice): Promise<BackendInfo> {
   switch (choice) {
     case 'gpu': {
       const r = await tryGpu();
       if (typeof r === 'string') throw errors.backendUnavailable(gpuFix(r));
+      return describe(r, [], true);
+    }
+    case 'webgpu': {
+      const r = await tryWebgpu(true);
+      if (typeof r === 'string') throw errors.backendUnavailable(r.replace(/^webgpu: /, 'backend webgpu '));
       return describe(r, [], true);
     }
     case 'native': {
@@ -192,7 +249,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<Backen
       return describe(await useCpu(), [], true);
     case 'auto': {
       const passed: string[] = [];
-      for (const attempt of [tryGpu, tryNative, tryWasm]) {
+      for (const attempt of [tryGpu, () => tryWebgpu(false), tryNative, tryWasm]) {
         const r = await attempt();
         if (typeof r !== 'string') return describe(r, passed, false);
         passed.push(r);
@@ -227,6 +284,12 @@ export async function probeBackends(): Promise<Availability[]> {
         ? 'installed, but no CUDA device is visible'
         : 'installed, CUDA device visible (loads in a process host)',
   });
+  const webgpu = await probeWebgpu();
+  out.push(
+    webgpu.ok
+      ? { name: 'webgpu', installed: true, usable: true, detail: adapterLine(webgpu.adapter), adapter: webgpu.adapter }
+      : { name: 'webgpu', installed: webgpu.installed, usable: false, detail: webgpu.missing },
+  );
   out.push({
     name: 'native',
     installed: nativeInstalled,

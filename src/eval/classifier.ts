@@ -147,7 +147,7 @@ function forward(model: tf.LayersModel, x: tf.Tensor, dropoutSeed?: number): { l
 }
 
 /** Test-set accuracy in [0, 1]. */
-export function accuracy(model: tf.LayersModel, split: Split, batchSize = 500): number {
+export async function accuracy(model: tf.LayersModel, split: Split, batchSize = 500): Promise<number> {
   if (!split.labels) throw errors.invalidValue('split.labels', 'present', undefined);
   let correct = 0;
   const indices = new Uint32Array(batchSize);
@@ -160,15 +160,17 @@ export function accuracy(model: tf.LayersModel, split: Split, batchSize = 500): 
       forward(model, tf.tensor4d(x, [n, split.height, split.width, split.channels])).logits.argMax(1),
     );
     const labels = gatherLabels(split, idx);
-    const p = predicted.dataSync();
-    predicted.dispose();
+    const p = await predicted.data().finally(() => predicted.dispose());
     for (let i = 0; i < n; i++) if (p[i] === labels[i]) correct++;
   }
   return correct / split.count;
 }
 
 /** Trains a classifier on `dataset` (Adam 1e-3, cross-entropy, seeded). */
-export function trainClassifier(dataset: Dataset, options: ClassifierOptions = {}): { model: tf.LayersModel; meta: ClassifierMeta } {
+export async function trainClassifier(
+  dataset: Dataset,
+  options: ClassifierOptions = {},
+): Promise<{ model: tf.LayersModel; meta: ClassifierMeta }> {
   const epochs = options.epochs ?? DEFAULTS.epochs;
   const seed = options.seed ?? DEFAULTS.seed;
   const batchSize = options.batchSize ?? DEFAULTS.batchSize;
@@ -205,7 +207,7 @@ export function trainClassifier(dataset: Dataset, options: ClassifierOptions = {
     version: CLASSIFIER_VERSION,
     dataset: dataset.name,
     datasetKey: datasetKey(dataset),
-    testAccuracy: dataset.test.labels ? accuracy(model, dataset.test) : NaN,
+    testAccuracy: dataset.test.labels ? await accuracy(model, dataset.test) : NaN,
     epochs,
     seed,
     batchSize,
@@ -322,7 +324,7 @@ export async function getClassifier(dataset: Dataset, options: ClassifierOptions
     }
   }
   options.onTraining?.({ dir, ...trainingPlan(dataset, options) });
-  const trained = trainClassifier(dataset, options);
+  const trained = await trainClassifier(dataset, options);
   if (options.limit !== undefined) return wrap(trained.model, trained.meta, 'trained');
   await saveClassifier(trained.model, trained.meta, dir);
   return wrap(trained.model, trained.meta, 'trained', dir);

@@ -141,7 +141,7 @@ export async function evaluate(input: EvaluateInput, hooks: EvaluateHooks = {}):
     };
     const seconds = () => (performance.now() - started) / 1000;
     if (trained.spec.kind === 'vae') {
-      const r = evaluateVae(
+      const r = await evaluateVae(
         { encoder: trained.part('encoder'), decoder: trained.part('decoder') },
         batchesOf(test, 500),
         new Rng(config.seed),
@@ -175,13 +175,13 @@ async function scoreGan(
     }));
   try {
     const shape = trained.spec.imageShape;
-    const testPredictions = predictSplit(classifier, test, test.count);
+    const testPredictions = await predictSplit(classifier, test, test.count);
     const testStats = featureStats(testPredictions);
-    const images = sampleImages(trained.spec, trained.part('generator'), samples, new Rng(seed));
+    const images = await sampleImages(trained.spec, trained.part('generator'), samples, new Rng(seed));
     const size = shape[0] * shape[1] * shape[2];
-    const generated = predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
+    const generated = await predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
     const trainImages = Math.min(samples, dataset.train.count);
-    const real = predictSplit(classifier, dataset.train, trainImages);
+    const real = await predictSplit(classifier, dataset.train, trainImages);
     return {
       samples,
       inceptionScore: inceptionScore(generated),

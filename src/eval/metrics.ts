@@ -23,13 +23,13 @@ export interface Predictions {
  * Runs the classifier over images produced batch by batch by `batchAt(start, n)`
  * (values in [0, 1], NHWC, `height × width × channels` each).
  */
-export function predict(
+export async function predict(
   classifier: Classifier,
   count: number,
   shape: readonly [number, number, number],
   batchAt: (start: number, n: number) => Float32Array,
   batchSize = 500,
-): Predictions {
+): Promise<Predictions> {
   const features = new Float32Array(count * FEATURE_DIMS);
   let probabilities = new Float32Array(0);
   let classes = 0;
@@ -44,15 +44,19 @@ export function predict(
       classes = probs.shape[1]!;
       probabilities = new Float32Array(count * classes);
     }
-    probabilities.set(probs.dataSync() as Float32Array, start * classes);
-    features.set(feats.dataSync() as Float32Array, start * FEATURE_DIMS);
-    tf.dispose([probs, feats]);
+    try {
+      const [p, f] = await Promise.all([probs.data(), feats.data()]);
+      probabilities.set(p as Float32Array, start * classes);
+      features.set(f as Float32Array, start * FEATURE_DIMS);
+    } finally {
+      tf.dispose([probs, feats]);
+    }
   }
   return { count, probabilities, classes, features };
 }
 
 /** The classifier's predictions on a dataset split (the reference for FID). */
-export function predictSplit(classifier: Classifier, split: Split, count = split.count): Predictions {
+export function predictSplit(classifier: Classifier, split: Split, count = split.count): Promise<Predictions> {
   const indices = new Uint32Array(Math.min(count, split.count));
   for (let i = 0; i < indices.length; i++) indices[i] = i;
   return predict(classifier, indices.length, [split.height, split.width, split.channels], (start, n) =>

@@ -78,8 +78,8 @@ export async function sample(input: SampleInput, hooks: SampleHooks = {}): Promi
     const network = imageNetwork(trained.spec);
     const images =
       (config.workers ?? 1) > 1
-        ? await generateInPool(trained.spec.name, trained.part(network).getWeights(), config)
-        : sampleImages(trained.spec, trained.part(network), config.n, new Rng(config.seed));
+        ? await generateInPool(trained.spec.name, await trained.part(network).getWeights(), config)
+        : await sampleImages(trained.spec, trained.part(network), config.n, new Rng(config.seed));
     const [h, w, c] = trained.spec.imageShape;
     if (config.out !== undefined && format !== undefined) {
       const bytes =

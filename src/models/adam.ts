@@ -75,12 +75,11 @@ export class Adam {
   }
 
   /** A copy of the state, for a checkpoint or a snapshot. */
-  getState(): AdamState {
-    return {
-      step: this.#step,
-      m: this.#m.map((t) => t.dataSync() as Float32Array).map((a) => a.slice()),
-      v: this.#v.map((t) => t.dataSync() as Float32Array).map((a) => a.slice()),
-    };
+  async getState(): Promise<AdamState> {
+    const read = (ts: readonly tf.Tensor[]) => Promise.all(ts.map(async (t) => ((await t.data()) as Float32Array).slice()));
+    const step = this.#step;
+    const [m, v] = await Promise.all([read(this.#m), read(this.#v)]);
+    return { step, m, v };
   }
 
   /** Restores a state from `getState()`; the next update continues exactly. */

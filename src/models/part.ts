@@ -244,8 +244,8 @@ export class NetworkPart {
   }
 
   /** Every weight (trainable, then the layer's others such as moving statistics), copied, in `model.weights` order. */
-  getWeights(): Float32Array[] {
-    return this.model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
+  getWeights(): Promise<Float32Array[]> {
+    return Promise.all(this.model.weights.map(async (w) => ((await w.read().data()) as Float32Array).slice()));
   }
 
   /** Sets every weight from arrays in `getWeights()` order. */
@@ -262,7 +262,7 @@ export class NetworkPart {
   }
 
   /** Adam's step count and moments, copied. */
-  getOptimizerState(): AdamState {
+  getOptimizerState(): Promise<AdamState> {
     return this.#adam.getState();
   }
 

@@ -15,7 +15,7 @@ import type { ModelSpec } from './registry.js';
  * a sigmoid — the Bernoulli mean). The noise is drawn from `rng` image by image
  * in order, so the images do not depend on `batchSize`.
  */
-export function sampleImages(spec: ModelSpec, network: NetworkPart, n: number, rng: Rng, batchSize = 256): Float32Array {
+export async function sampleImages(spec: ModelSpec, network: NetworkPart, n: number, rng: Rng, batchSize = 256): Promise<Float32Array> {
   if (!Number.isInteger(n) || n < 1) throw errors.invalidValue('n', 'a positive integer', n);
   const dim = spec.kind === 'gan' ? spec.noiseDim : spec.latentDim;
   const imageSize = (spec.imageShape as readonly number[]).reduce((a, b) => a * b, 1);
@@ -27,8 +27,7 @@ export function sampleImages(spec: ModelSpec, network: NetworkPart, n: number, r
       const y = network.forward(tf.tensor2d(noise, [count, dim]), { training: false });
       return spec.range === 'tanh' ? tf.div(tf.add(tf.clipByValue(y, -1, 1), 1), 2) : tf.sigmoid(y);
     });
-    out.set(images.dataSync(), start * imageSize);
-    images.dispose();
+    out.set(await images.data().finally(() => images.dispose()), start * imageSize);
   }
   return out;
 }

@@ -19,7 +19,7 @@ interface OptimizerJson {
 /** The part's files, keyed `<name>/<file>`. */
 export async function encodePart(part: NetworkPart): Promise<FileMap> {
   const files = await part.save();
-  const state = part.getOptimizerState();
+  const state = await part.getOptimizerState();
   const shapes = part.trainableShapes.map((s) => [...s]);
   const total = state.m.reduce((n, a) => n + a.length, 0);
   const moments = new Float32Array(2 * total);

@@ -267,7 +267,7 @@ export interface VaeEvaluation extends VaeLosses {
  * in [0, 1] (each a Float32Array of n·28·28 values), as the PyTorch example's
  * test loss: the networks in inference mode, z sampled with eps from `rng`.
  */
-export function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rng: Rng): VaeEvaluation {
+export async function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rng: Rng): Promise<VaeEvaluation> {
   const imageShape = parts.encoder.model.inputs[0]!.shape.slice(1) as number[];
   const imageSize = imageShape.reduce((a, b) => a * b, 1);
   const latentDim = parts.decoder.model.inputs[0]!.shape[1] as number;
@@ -289,8 +289,7 @@ export function evaluateVae(parts: VaeParts, batches: Iterable<Float32Array>, rn
       });
       return tf.mul(tf.stack([bernoulliNll(logits, x), gaussianKl(mu, logvar)]), n);
     });
-    const [b, k] = sums.dataSync();
-    sums.dispose();
+    const [b, k] = await sums.data().finally(() => sums.dispose());
     bce += b!;
     kl += k!;
     images += n;

@@ -27,6 +27,7 @@ import { modelSpec, type ModelSpec } from '../models/index.js';
 import type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
 import { checkCount, checkImageShape, configFault, ownSplit, sharedSplit, stepRng, type EngineOptions } from './engine-input.js';
 import { readEngineState } from './engine-state.js';
+import { webgpuHosts } from './gpu-hosts.js';
 import { StepRunner } from './runner.js';
 import type { NetworkRef } from './schedule.js';
 import { snapshotFiles, type Snapshot } from './snapshot.js';
@@ -67,6 +68,8 @@ export interface ActorEngineHooks {
   readonly checksumEvery?: number;
   /** Called once the actors are up, with every network actor by name (tests reach a replica through it). */
   readonly onSpawn?: (networks: ReadonlyMap<string, NetworkRef>) => void;
+  /** webgpu: keep actors in thread hosts instead of process hosts (gpu-hosts.ts says why they move). */
+  readonly webgpuThreads?: boolean;
 }
 
 const CHECKSUM_EVERY = 50;
@@ -121,7 +124,7 @@ export class ActorEngine implements Engine {
     checkCount('prefetch', options.prefetch, 1);
     const checksumEvery = hooks.checksumEvery ?? CHECKSUM_EVERY;
     checkCount('checksumEvery', checksumEvery, 1);
-    const plan = planStrategy({ ...options, ...(hooks.cores === undefined ? {} : { cores: hooks.cores }) });
+    const plan = webgpuHosts(planStrategy({ ...options, ...(hooks.cores === undefined ? {} : { cores: hooks.cores }) }), options.backend, hooks.webgpuThreads);
     const sampler = new BatchSampler(dataset.train.count, options.batchSize, options.seed, { dropLast: true });
     const fault = hooks.fault ?? configFault(options.fault, spec);
     // Process hosts that may run the GPU backend: one GPU per process (backend/cuda.ts).

@@ -133,7 +133,7 @@ export const FIELDS = {
   },
   backend: {
     kind: 'enum', flag: '--backend', values: BACKENDS, default: 'auto', commands: ALL,
-    help: 'TensorFlow.js backend; auto tries gpu, native, wasm, cpu in that order',
+    help: 'TensorFlow.js backend; auto tries gpu, webgpu (a real GPU adapter), native, wasm, cpu in that order',
   },
   strategy: {
     kind: 'enum', flag: '--strategy', values: STRATEGIES, default: 'auto', commands: ['train'],
@@ -155,7 +155,7 @@ export const FIELDS = {
   },
   host: {
     kind: 'enum', flag: '--host', values: HOSTS, default: 'thread', commands: ['train'],
-    help: 'where actors live: worker threads, or child processes (needed for native backends)',
+    help: 'where actors live: worker threads, or child processes (needed for native backends; webgpu uses them except for data replicas)',
   },
   out: {
     kind: 'string', flag: '--out', commands: ['train', 'sample', 'bench'], placeholder: '<path>',

@@ -71,7 +71,7 @@ async function backend(choice: BackendChoice): Promise<void> {
   await ready.done;
 }
 
-function images(spec: ModelSpec, task: Omit<GenerateTask, 'backend'>): Float32Array {
+async function images(spec: ModelSpec, task: Omit<GenerateTask, 'backend'>): Promise<Float32Array> {
   if (task.start % SAMPLE_BATCH !== 0) throw errors.invalidValue('start', `a multiple of ${SAMPLE_BATCH}`, task.start);
   const network = spec.kind === 'gan' ? 'generator' : 'decoder';
   const dim = spec.kind === 'gan' ? spec.noiseDim : spec.latentDim;
@@ -83,7 +83,7 @@ function images(spec: ModelSpec, task: Omit<GenerateTask, 'backend'>): Float32Ar
     // Image i's noise is the i-th run of `dim` normals of the seed's stream.
     const skip = new Float32Array(SAMPLE_BATCH * dim);
     for (let i = 0; i < task.start; i += SAMPLE_BATCH) rng.normals(skip);
-    return sampleImages(spec, part, task.count, rng, SAMPLE_BATCH);
+    return await sampleImages(spec, part, task.count, rng, SAMPLE_BATCH);
   } finally {
     part.dispose();
   }
@@ -93,14 +93,14 @@ function images(spec: ModelSpec, task: Omit<GenerateTask, 'backend'>): Float32Ar
 export async function generate(task: GenerateTask): Promise<Float32Array> {
   await backend(task.backend);
   // Moved, not copied, back to the caller.
-  return move(images(modelSpec(task.model), task)) as Float32Array;
+  return move(await images(modelSpec(task.model), task)) as Float32Array;
 }
 
 /** A grid of the first `count` images of `seed`'s stream, written to `path`; resolves with the path. */
 export async function grid(task: GridTask): Promise<string> {
   await backend(task.backend);
   const spec = modelSpec(task.model);
-  const out = images(spec, { ...task, start: 0 });
+  const out = await images(spec, { ...task, start: 0 });
   const [h, w, c] = spec.imageShape;
   await makeDirs(dirname(task.path));
   writePng(task.path, imageGrid(out, task.count, h, w, c));

@@ -49,8 +49,8 @@ export async function loadServedModel(
     onWarning,
   });
   try {
-    const image = shared(trained.part(imageNetwork(trained.spec)).getWeights());
-    const encoder = trained.spec.kind === 'vae' ? shared(trained.part('encoder').getWeights()) : undefined;
+    const image = shared(await trained.part(imageNetwork(trained.spec)).getWeights());
+    const encoder = trained.spec.kind === 'vae' ? shared(await trained.part('encoder').getWeights()) : undefined;
     return {
       key: `${trained.checkpoint}#${++loads}`,
       spec: trained.spec,

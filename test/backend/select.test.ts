@@ -55,16 +55,16 @@ describe('useBackend', () => {
 
   it('rejects an unknown choice in one line', async () => {
     await expect(useBackend('tpu' as never)).rejects.toThrow(
-      "backend must be one of 'auto', 'gpu', 'native', 'wasm', 'cpu', got 'tpu'",
+      "backend must be one of 'auto', 'gpu', 'webgpu', 'native', 'wasm', 'cpu', got 'tpu'",
     );
-    expect(backendChoices).toEqual(['auto', 'gpu', 'native', 'wasm', 'cpu']);
+    expect(backendChoices).toEqual(['auto', 'gpu', 'webgpu', 'native', 'wasm', 'cpu']);
   });
 });
 
 describe('probeBackends', () => {
   it('reports every backend and what is missing for the GPU path', async () => {
     const report = await probeBackends();
-    expect(report.map((r) => r.name)).toEqual(['gpu', 'native', 'wasm', 'cpu']);
+    expect(report.map((r) => r.name)).toEqual(['gpu', 'webgpu', 'native', 'wasm', 'cpu']);
     const gpu = report.find((r) => r.name === 'gpu')!;
     expect(gpu).toMatchObject({ installed: false, usable: false });
     expect(gpu.detail).toContain('npm i @tensorflow/tfjs-node-gpu');

@@ -65,11 +65,11 @@ describe('sample grids as tasks', () => {
     const path = join(root, 'grid', 'task.png');
     const pool = new SamplePool(1);
     try {
-      expect(await pool.grid({ model: 'dcgan-small', weights: part.getWeights(), backend: 'wasm' }, 64, 5, path)).toBe(path);
+      expect(await pool.grid({ model: 'dcgan-small', weights: await part.getWeights(), backend: 'wasm' }, 64, 5, path)).toBe(path);
     } finally {
       await pool.close();
     }
-    const inline = encodePng(imageGrid(sampleImages(spec, part, 64, new Rng(5)), 64, 28, 28, 1));
+    const inline = encodePng(imageGrid(await sampleImages(spec, part, 64, new Rng(5)), 64, 28, 28, 1));
     part.dispose();
     expect(readFileSync(path).equals(Buffer.from(inline))).toBe(true);
   });

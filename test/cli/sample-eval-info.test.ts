@@ -198,7 +198,7 @@ describe('paragen info', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const info = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(info).toMatchObject({ node: process.version, tfjs: '4.22.0', gpu: { ready: expect.any(Boolean) } });
-    expect((info['backends'] as { name: string }[]).map((b) => b.name)).toEqual(['gpu', 'native', 'wasm', 'cpu']);
+    expect((info['backends'] as { name: string }[]).map((b) => b.name)).toEqual(['gpu', 'webgpu', 'native', 'wasm', 'cpu']);
     expect(info['cpus']).toBeGreaterThan(0);
     expect(info['auto']).toMatchObject({ choice: 'auto', ok: true, reason: expect.any(String) });
     expect(typeof info['wasmSimd']).toBe('boolean');

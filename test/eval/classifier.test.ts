@@ -45,8 +45,8 @@ async function get(cacheDir: string) {
   return { classifier, plans, progress, warnings };
 }
 
-function features(c: Classifier): Float32Array {
-  return predictSplit(c, dataset.test, 20).features;
+async function features(c: Classifier): Promise<Float32Array> {
+  return (await predictSplit(c, dataset.test, 20)).features;
 }
 
 describe('the cached classifier', () => {
@@ -69,7 +69,7 @@ describe('the cached classifier', () => {
     const second = await get(cacheDir);
     expect(second.classifier).toMatchObject({ source: 'cache', path: dir, meta: first.classifier.meta });
     expect(second.plans).toEqual([]);
-    expect(features(second.classifier)).toEqual(features(first.classifier));
+    expect(await features(second.classifier)).toEqual(await features(first.classifier));
     first.classifier.dispose();
     second.classifier.dispose();
   });

@@ -46,7 +46,7 @@ describe('evaluate() on a VAE', () => {
     const trained = await openTrainedRun(run);
     const test = loadDataset(data).test;
     const batches = [gatherBatch(test, Uint32Array.from({ length: 200 }, (_, i) => i), 'unit')];
-    const reference = evaluateVae({ encoder: trained.part('encoder'), decoder: trained.part('decoder') }, batches, new Rng(3));
+    const reference = await evaluateVae({ encoder: trained.part('encoder'), decoder: trained.part('decoder') }, batches, new Rng(3));
     trained.dispose();
     expect(r.negElbo).toBeCloseTo(reference.loss, 2);
     const limited = await evaluate({ run, seed: 3, backend: 'wasm' }, { limit: 50 });

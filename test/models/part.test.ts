@@ -28,7 +28,7 @@ function bnNet(): tf.Sequential {
 }
 
 describe('NetworkPart training pass', () => {
-  it('equals tfjs’s own training-mode output, and moves the BN statistics once per apply as tfjs would', () => {
+  it('equals tfjs’s own training-mode output, and moves the BN statistics once per apply as tfjs would', async () => {
     const ours = part(bnNet());
     const theirs = bnNet();
     initializeWeights(theirs, new Rng(1));
@@ -39,9 +39,9 @@ describe('NetworkPart training pass', () => {
     ours.lossGrad(x, (o) => tf.sum(o), { seed: 9 });
     const expected = theirs.apply(x, { training: true }) as tf.Tensor; // moves tfjs's statistics once
     expect(read(y)).toEqual(read(expected));
-    const before = ours.getWeights();
+    const before = await ours.getWeights();
     ours.apply(ours.trainableShapes.map((s) => tf.zeros(s))); // zero gradients: Adam moves nothing
-    const after = ours.getWeights();
+    const after = await ours.getWeights();
     expect(after.slice(0, 4)).toEqual(before.slice(0, 4));
     const moving = (m: tf.LayersModel) => m.layers[1]!.getWeights().slice(2).map(read);
     expect(moving(ours.model)).toEqual(moving(theirs));
@@ -138,7 +138,7 @@ describe('NetworkPart.vjp', () => {
 });
 
 describe('NetworkPart state', () => {
-  it('updates as tfjs’s Adam does', () => {
+  it('updates as tfjs’s Adam does', async () => {
     const net = part(tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2] })] }));
     const ref = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2] })] });
     initializeWeights(ref, new Rng(1));
@@ -149,25 +149,25 @@ describe('NetworkPart state', () => {
       net.apply(grads);
       adam.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
     }
-    const ours = net.getWeights();
+    const ours = await net.getWeights();
     ref.getWeights().forEach((t, k) => read(t).forEach((v, i) => expect(ours[k]![i]).toBeCloseTo(v, 6)));
   });
 
-  it('resumes exactly from weights and optimizer state', () => {
+  it('resumes exactly from weights and optimizer state', async () => {
     const a = part(tinyDiscriminator(), 1);
     const b = part(tinyDiscriminator(), 2);
     const grads = (k: number) => a.trainableShapes.map((s, i) => tf.fill(s, Math.sin(k + i)));
     a.apply(grads(0));
     a.apply(grads(1));
-    b.setWeights(a.getWeights());
-    b.setOptimizerState(a.getOptimizerState());
+    b.setWeights(await a.getWeights());
+    b.setOptimizerState(await a.getOptimizerState());
     expect(b.step).toBe(2);
     a.apply(grads(2));
     b.apply(grads(2).map((g) => g.dataSync() as Float32Array)); // flat arrays, as after an all-reduce
-    expect(b.getWeights()).toEqual(a.getWeights());
-    expect(b.getOptimizerState()).toEqual(a.getOptimizerState());
+    expect(await b.getWeights()).toEqual(await a.getWeights());
+    expect(await b.getOptimizerState()).toEqual(await a.getOptimizerState());
     expect(() => b.setWeights([])).toThrow('weights of net must be 4 arrays, got 0');
-    const state = a.getOptimizerState();
+    const state = await a.getOptimizerState();
     expect(() => b.setOptimizerState({ ...state, step: -1 })).toThrow(
       'optimizer state step must be a non-negative integer, got -1',
     );
@@ -186,7 +186,7 @@ describe('NetworkPart state', () => {
     const loaded = await loadPart('generator', files, ADAM);
     const z = uniformTensor([3, TINY_NOISE], 2, -2, 2);
     expect(read(loaded.forward(z, { training: false }))).toEqual(read(g.forward(z, { training: false })));
-    expect(loaded.getWeights()).toEqual(g.getWeights());
+    expect(await loaded.getWeights()).toEqual(await g.getWeights());
     expect(read(loaded.forward(z, { training: true, seed: 3 }))).toEqual(read(g.forward(z, { training: true, seed: 3 })));
     // The discriminator's Dropout layers are kept as standard layers.
     const d = part(tinyDiscriminator());

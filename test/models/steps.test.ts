@@ -24,6 +24,12 @@ const keep = <T extends object>(parts: T): T => {
 
 const scalar = (t: tf.Tensor) => t.dataSync()[0]!;
 /** Eight 8×8 images in [-1, 1]: the GAN's real data. */
+/** `n` steps one after another (each awaits its losses). */
+async function steps<T>(n: number, step: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await step());
+  return out;
+}
 const realGan = () => tf.tensor4d(patterns(8, 8, -1, 1), [8, 8, 8, 1]);
 /** Sixteen 28×28 binary images: the VAE's data. */
 const realVae = (n = 16) => tf.tensor4d(patterns(n, 28), [n, 28, 28, 1]);
@@ -52,40 +58,40 @@ describe('GAN step', () => {
     expect(relativeError(ours.generatorGrads, fused.generatorGrads)).toBeLessThan(1e-5);
   });
 
-  it('is deterministic for a seed and differs between seeds', () => {
-    const run = (seed: number) => {
+  it('is deterministic for a seed and differs between seeds', async () => {
+    const run = async (seed: number) => {
       const parts = keep(tinyGan(seed));
       const rng = new Rng(seed);
       const real = realGan();
-      return Array.from({ length: 4 }, () => ganStep(parts, real, planGanStep(rng, 8, TINY_NOISE)));
+      return await steps(4, () => ganStep(parts, real, planGanStep(rng, 8, TINY_NOISE)));
     };
-    const a = run(11);
-    expect(run(11)).toEqual(a);
-    expect(run(12)).not.toEqual(a);
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    expect(await run(12)).not.toEqual(a);
     for (const { dLoss, gLoss } of a) expect(Number.isFinite(dLoss) && Number.isFinite(gLoss)).toBe(true);
   });
 
-  it('resumes exactly from a snapshot of weights, optimizer state and Rng', () => {
+  it('resumes exactly from a snapshot of weights, optimizer state and Rng', async () => {
     const real = realGan();
     const straight = keep(tinyGan(5));
     const rngA = new Rng(6);
-    const lossesA = Array.from({ length: 6 }, () => ganStep(straight, real, planGanStep(rngA, 8, TINY_NOISE)));
+    const lossesA = await steps(6, () => ganStep(straight, real, planGanStep(rngA, 8, TINY_NOISE)));
 
     const first = keep(tinyGan(5));
     const rngB = new Rng(6);
-    for (let i = 0; i < 3; i++) ganStep(first, real, planGanStep(rngB, 8, TINY_NOISE));
+    for (let i = 0; i < 3; i++) await ganStep(first, real, planGanStep(rngB, 8, TINY_NOISE));
     const resumed = keep(tinyGan(99)); // different initial weights, all overwritten
     for (const name of ['generator', 'discriminator'] as const) {
-      resumed[name].setWeights(first[name].getWeights());
-      resumed[name].setOptimizerState(first[name].getOptimizerState());
+      resumed[name].setWeights(await first[name].getWeights());
+      resumed[name].setOptimizerState(await first[name].getOptimizerState());
     }
     const rngC = new Rng(rngB.state());
-    const lossesB = Array.from({ length: 3 }, () => ganStep(resumed, real, planGanStep(rngC, 8, TINY_NOISE)));
+    const lossesB = await steps(3, () => ganStep(resumed, real, planGanStep(rngC, 8, TINY_NOISE)));
     expect(lossesB).toEqual(lossesA.slice(3));
-    expect(resumed.generator.getWeights()).toEqual(straight.generator.getWeights());
+    expect(await resumed.generator.getWeights()).toEqual(await straight.generator.getWeights());
   });
 
-  it('lowers the discriminator loss while the generator is frozen', () => {
+  it('lowers the discriminator loss while the generator is frozen', async () => {
     const parts: GanParts = keep(tinyGan(7, { lr: 1e-2, beta1: 0.5 }));
     const real = realGan();
     const rng = new Rng(8);
@@ -102,21 +108,21 @@ describe('GAN step', () => {
     expect(tail).toBeLessThan(0.5 * losses[0]!);
   });
 
-  it('keeps the tensor count flat across steps', () => {
+  it('keeps the tensor count flat across steps', async () => {
     const parts = keep(tinyGan(9));
     const real = realGan();
     const rng = new Rng(10);
     let afterThird = -1;
     for (let step = 1; step <= 20; step++) {
-      ganStep(parts, real, planGanStep(rng, 8, TINY_NOISE));
+      await ganStep(parts, real, planGanStep(rng, 8, TINY_NOISE));
       if (step === 3) afterThird = tf.memory().numTensors;
     }
     expect(tf.memory().numTensors).toBe(afterThird);
   });
 
-  it('rejects a plan for another batch size', () => {
+  it('rejects a plan for another batch size', async () => {
     const parts = keep(tinyGan(1));
-    expect(() => ganStep(parts, realGan(), planGanStep(new Rng(1), 4, TINY_NOISE))).toThrow(
+    await expect(ganStep(parts, realGan(), planGanStep(new Rng(1), 4, TINY_NOISE))).rejects.toThrow(
       "real batch size must be the plan's 4, got 8",
     );
   });
@@ -146,35 +152,35 @@ describe('VAE step', () => {
     expect(relativeError(ours.decoderGrads, fused.decoderGrads)).toBeLessThan(1e-5);
   });
 
-  it('is deterministic for a seed and differs between seeds', () => {
-    const run = (seed: number) => {
+  it('is deterministic for a seed and differs between seeds', async () => {
+    const run = async (seed: number) => {
       const parts = keep(tinyVae(seed));
       const rng = new Rng(seed);
       const x = realVae(8);
-      return Array.from({ length: 3 }, () => vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT)));
+      return await steps(3, () => vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT)));
     };
-    const a = run(3);
-    expect(run(3)).toEqual(a);
-    expect(run(4)).not.toEqual(a);
+    const a = await run(3);
+    expect(await run(3)).toEqual(a);
+    expect(await run(4)).not.toEqual(a);
   });
 
-  it('lowers the loss of vae-mlp on a few fixed patterns', () => {
+  it('lowers the loss of vae-mlp on a few fixed patterns', async () => {
     const spec = modelSpec('vae-mlp');
     const parts: VaeParts = keep(createParts(spec, 5));
     const x = realVae(8);
     const rng = new Rng(6);
-    const losses = Array.from({ length: 20 }, () => vaeStep(parts, x, planVaeStep(rng, 8, spec.latentDim)).loss);
+    const losses = (await steps(20, () => vaeStep(parts, x, planVaeStep(rng, 8, spec.latentDim)))).map((l) => l.loss);
     expect(losses[0]).toBeGreaterThan(400); // ≈ 784·ln 2 at the start
     expect(losses.slice(-5).reduce((a, b) => a + b, 0) / 5).toBeLessThan(0.5 * losses[0]!);
   });
 
-  it('keeps the tensor count flat across steps', () => {
+  it('keeps the tensor count flat across steps', async () => {
     const parts = keep(tinyVae(9));
     const x = realVae(8);
     const rng = new Rng(10);
     let afterThird = -1;
     for (let step = 1; step <= 20; step++) {
-      vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT));
+      await vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT));
       if (step === 3) afterThird = tf.memory().numTensors;
     }
     expect(tf.memory().numTensors).toBe(afterThird);
@@ -182,10 +188,10 @@ describe('VAE step', () => {
 });
 
 describe('evaluateVae', () => {
-  it('is the mean negative ELBO per image over all batches', () => {
+  it('is the mean negative ELBO per image over all batches', async () => {
     const parts = keep(tinyVae(2));
     const data = patterns(6, 28);
-    const result = evaluateVae(parts, [data.subarray(0, 4 * 784), data.subarray(4 * 784)], new Rng(3));
+    const result = await evaluateVae(parts, [data.subarray(0, 4 * 784), data.subarray(4 * 784)], new Rng(3));
     expect(result.images).toBe(6);
     // By hand: one batch of six, eps drawn from the same stream in the same order.
     const rng = new Rng(3);
@@ -199,29 +205,29 @@ describe('evaluateVae', () => {
     const want = negElbo(logits, x, mu, logvar);
     expect(result.loss).toBeCloseTo(scalar(want.loss), 3);
     expect(result.kl).toBeCloseTo(scalar(want.kl), 4);
-    expect(() => evaluateVae(parts, [], new Rng(1))).toThrow('evaluation data must be at least one image, got 0');
-    expect(() => vaeStep(parts, realVae(4), planVaeStep(new Rng(1), 8, TINY_LATENT))).toThrow(
+    await expect(evaluateVae(parts, [], new Rng(1))).rejects.toThrow('evaluation data must be at least one image, got 0');
+    await expect(vaeStep(parts, realVae(4), planVaeStep(new Rng(1), 8, TINY_LATENT))).rejects.toThrow(
       "image batch size must be the plan's 8, got 4",
     );
-    expect(() => evaluateVae(parts, [new Float32Array(100)], new Rng(1))).toThrow(
+    await expect(evaluateVae(parts, [new Float32Array(100)], new Rng(1))).rejects.toThrow(
       'evaluation batch length must be a positive multiple of 784, got 100',
     );
   });
 });
 
 describe('sampleImages', () => {
-  it('maps generator and decoder outputs to [0, 1], independent of the batch size', () => {
+  it('maps generator and decoder outputs to [0, 1], independent of the batch size', async () => {
     const gan = modelSpec('dcgan-small');
     const parts = keep(createParts(gan, 1));
-    const a = sampleImages(gan, parts.generator!, 5, new Rng(2), 2);
-    const b = sampleImages(gan, parts.generator!, 5, new Rng(2), 256);
+    const a = await sampleImages(gan, parts.generator!, 5, new Rng(2), 2);
+    const b = await sampleImages(gan, parts.generator!, 5, new Rng(2), 256);
     expect(a.length).toBe(5 * 784);
     a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 5));
     expect(a.every((v) => v >= 0 && v <= 1)).toBe(true);
     const vae = modelSpec('vae-mlp');
     const vParts = keep(createParts(vae, 1));
-    const images = sampleImages(vae, vParts.decoder!, 3, new Rng(2));
+    const images = await sampleImages(vae, vParts.decoder!, 3, new Rng(2));
     expect(images.every((v) => v > 0 && v < 1)).toBe(true);
-    expect(() => sampleImages(vae, vParts.decoder!, 0, new Rng(2))).toThrow('n must be a positive integer, got 0');
+    await expect(sampleImages(vae, vParts.decoder!, 0, new Rng(2))).rejects.toThrow('n must be a positive integer, got 0');
   });
 });

@@ -11,7 +11,8 @@ async function run(backend: string): Promise<VaeLosses[]> {
   const parts = tinyVae(1);
   const x = tf.tensor4d(patterns(8, 28), [8, 28, 28, 1]);
   const rng = new Rng(2);
-  const losses = Array.from({ length: 3 }, () => vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT)));
+  const losses: VaeLosses[] = [];
+  for (let i = 0; i < 3; i++) losses.push(await vaeStep(parts, x, planVaeStep(rng, 8, TINY_LATENT)));
   disposeParts(parts);
   x.dispose();
   return losses;

@@ -22,10 +22,10 @@ export interface Accumulated {
 }
 
 /** The GAN step over `layout`: losses [discriminator, generator]. */
-export function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStepPlan, layout: readonly ShardLayout[]): Accumulated {
+export async function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStepPlan, layout: readonly ShardLayout[]): Promise<Accumulated> {
   const dLosses: number[] = [];
   const gLosses: number[] = [];
-  const grads = accumulate(layout, ['generator', 'discriminator'], (chunk) => {
+  const grads = await accumulate(layout, ['generator', 'discriminator'], async (chunk) => {
     const sub: GanStepPlan = {
       noise: rowsOf(plan.noise, plan.noiseDim, chunk.offset, chunk.offset + chunk.size),
       batchSize: chunk.size,
@@ -37,7 +37,7 @@ export function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStepPlan, 
       },
     };
     const g = tf.tidy(() => ({ ...ganGradients(parts, rows(x, chunk), sub, chunk.weight) }));
-    const [d, gen] = [g.dLoss.dataSync()[0]!, g.gLoss.dataSync()[0]!];
+    const [d, gen] = [(await g.dLoss.data())[0]!, (await g.gLoss.data())[0]!];
     dLosses.push(d);
     gLosses.push(gen);
     tf.dispose([g.dLoss, g.gLoss]);
@@ -47,10 +47,10 @@ export function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStepPlan, 
 }
 
 /** The VAE step over `layout`: losses [loss, bce, kl]. */
-export function accumulateVae(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan, layout: readonly ShardLayout[]): Accumulated {
+export async function accumulateVae(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan, layout: readonly ShardLayout[]): Promise<Accumulated> {
   const bces: number[] = [];
   const kls: number[] = [];
-  const grads = accumulate(layout, ['encoder', 'decoder'], (chunk) => {
+  const grads = await accumulate(layout, ['encoder', 'decoder'], async (chunk) => {
     const sub: VaeStepPlan = {
       eps: rowsOf(plan.eps, plan.latentDim, chunk.offset, chunk.offset + chunk.size),
       batchSize: chunk.size,
@@ -58,8 +58,8 @@ export function accumulateVae(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan, 
       seeds: { encoder: chunkSeed(plan.seeds.encoder, chunk.offset), decoder: chunkSeed(plan.seeds.decoder, chunk.offset) },
     };
     const v = tf.tidy(() => ({ ...vaeGradients(parts, rows(x, chunk), sub, chunk.weight) }));
-    bces.push(v.bce.dataSync()[0]!);
-    kls.push(v.kl.dataSync()[0]!);
+    bces.push((await v.bce.data())[0]!);
+    kls.push((await v.kl.data())[0]!);
     tf.dispose([v.loss, v.bce, v.kl]);
     return { encoder: v.encoderGrads, decoder: v.decoderGrads };
   });
@@ -79,11 +79,11 @@ function total(values: readonly number[]): number {
 }
 
 /** Sums each chunk's gradients: within a replica in chunk order, then across replicas in rank order. */
-function accumulate(
+async function accumulate(
   layout: readonly ShardLayout[],
   networks: readonly string[],
-  chunkGrads: (chunk: Chunk) => Record<string, tf.Tensor[]>,
-): Record<string, tf.Tensor[]> {
+  chunkGrads: (chunk: Chunk) => Promise<Record<string, tf.Tensor[]>>,
+): Promise<Record<string, tf.Tensor[]>> {
   const add = (a: Record<string, tf.Tensor[]> | undefined, b: Record<string, tf.Tensor[]>): Record<string, tf.Tensor[]> => {
     if (!a) return b;
     const sum = Object.fromEntries(networks.map((n) => [n, tf.tidy(() => a[n]!.map((g, i) => tf.add(g, b[n]![i]!)))]));
@@ -93,7 +93,7 @@ function accumulate(
   let all: Record<string, tf.Tensor[]> | undefined;
   for (const shard of layout) {
     let replica: Record<string, tf.Tensor[]> | undefined;
-    for (const chunk of shard.chunks) replica = add(replica, chunkGrads(chunk));
+    for (const chunk of shard.chunks) replica = add(replica, await chunkGrads(chunk));
     all = add(all, replica!);
   }
   return all!;

@@ -88,13 +88,13 @@ export class LocalEngine implements Engine {
     const spec = this.#spec;
     const names = spec.networks as readonly string[];
     // Gradients first, applied only once every loss and gradient is known finite.
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(this.#batch, [batchSize, ...spec.imageShape]);
-      const layout = this.#layout;
-      if (layout) {
-        const a =
-          spec.kind === 'gan'
-            ? accumulateGan(
+    const x = tf.tensor4d(this.#batch, [batchSize, ...spec.imageShape]);
+    const layout = this.#layout;
+    // Accumulation reads each chunk's losses (asynchronously), so it runs outside tidy.
+    const accumulated = !layout
+      ? undefined
+      : await (spec.kind === 'gan'
+          ? accumulateGan(
                 { generator: this.#part('generator'), discriminator: this.#part('discriminator') },
                 x,
                 planGanStep(this.#rng, batchSize, spec.noiseDim),
@@ -105,9 +105,13 @@ export class LocalEngine implements Engine {
                 x,
                 planVaeStep(this.#rng, batchSize, spec.latentDim),
                 layout,
-              );
-        return { losses: a.losses.map((v) => tf.scalar(v)), grads: a.grads };
-      }
+              )
+        ).catch((error: unknown) => {
+          x.dispose();
+          throw error;
+        });
+    const out = tf.tidy(() => {
+      if (accumulated) return { losses: accumulated.losses.map((v) => tf.scalar(v)), grads: accumulated.grads };
       if (spec.kind === 'gan') {
         const plan = planGanStep(this.#rng, batchSize, spec.noiseDim);
         const g = ganGradients(
@@ -127,11 +131,12 @@ export class LocalEngine implements Engine {
         grads: { encoder: v.encoderGrads, decoder: v.decoderGrads } as Record<string, tf.Tensor[]>,
       };
     });
+    x.dispose();
     try {
       const checks = tf.tidy(() =>
-        tf.stack([...out.losses, ...names.map((n) => tf.addN(out.grads[n]!.map((g) => tf.sum(g))))]),
+        tf.stack([...out.losses, ...names.map((n) => out.grads[n]!.map((g) => tf.sum(g)).reduce((a, b) => tf.add(a, b)))]),
       );
-      const values = checks.dataSync();
+      const values = await checks.data();
       checks.dispose();
       const lossValues = Array.from(values.subarray(0, out.losses.length));
       const losses: Record<string, number> =
@@ -196,7 +201,7 @@ export class LocalEngine implements Engine {
   }
 
   async networkWeights(network: NetworkName): Promise<Float32Array[]> {
-    return this.#part(network).getWeights();
+    return await this.#part(network).getWeights();
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@ import {
 } from '../../src/models/index.js';
 
 /** One GAN training step: `ganGradients`, then both networks apply their updates. */
-export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): GanLosses {
+export async function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): Promise<GanLosses> {
   const losses = tf.tidy(() => {
     const r = ganGradients(parts, real, plan);
     parts.generator.apply(r.generatorGrads);
@@ -24,7 +24,7 @@ export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): Ga
     return tf.stack([r.dLoss, r.gLoss]);
   });
   try {
-    const [dLoss, gLoss] = losses.dataSync();
+    const [dLoss, gLoss] = await losses.data();
     return { dLoss: dLoss!, gLoss: gLoss! };
   } finally {
     losses.dispose();
@@ -32,7 +32,7 @@ export function ganStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): Ga
 }
 
 /** One VAE training step: `vaeGradients`, then both networks apply their updates. */
-export function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeLosses {
+export async function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): Promise<VaeLosses> {
   const losses = tf.tidy(() => {
     const r = vaeGradients(parts, x, plan);
     parts.encoder.apply(r.encoderGrads);
@@ -40,7 +40,7 @@ export function vaeStep(parts: VaeParts, x: tf.Tensor, plan: VaeStepPlan): VaeLo
     return tf.stack([r.loss, r.bce, r.kl]);
   });
   try {
-    const [loss, bce, kl] = losses.dataSync();
+    const [loss, bce, kl] = await losses.data();
     return { loss: loss!, bce: bce!, kl: kl! };
   } finally {
     losses.dispose();

@@ -49,7 +49,7 @@ describe('the config types are computed from the table', () => {
       lr: number;
       beta1: number;
       seed: number;
-      backend: 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
+      backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
       strategy: 'auto' | 'single' | 'data' | 'model' | 'pipeline';
       workers?: number;
       microbatches: number;
@@ -74,7 +74,7 @@ describe('the config types are computed from the table', () => {
     expectTypeOf<RunConfigInput>().toEqualTypeOf<Partial<RunConfig>>();
     expectTypeOf<SampleConfig>().toEqualTypeOf<{
       seed: number;
-      backend: 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
+      backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
       workers?: number;
       out?: string;
       json: boolean;
@@ -83,11 +83,11 @@ describe('the config types are computed from the table', () => {
     }>();
     expectTypeOf<EvalConfig>().toEqualTypeOf<{
       seed: number;
-      backend: 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
+      backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
       json: boolean;
       run: string;
     }>();
-    expectTypeOf<InfoConfig>().toEqualTypeOf<{ backend: 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu'; json: boolean }>();
+    expectTypeOf<InfoConfig>().toEqualTypeOf<{ backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu'; json: boolean }>();
     expectTypeOf<BenchConfig['models']>().toEqualTypeOf<('dcgan' | 'dcgan-small' | 'vae-mlp' | 'vae-conv')[]>();
     expectTypeOf<BenchConfig['workerCounts']>().toEqualTypeOf<number[]>();
     expectTypeOf(parseConfig({ run: 'runs/a' }, 'api', 'sample')).toEqualTypeOf<SampleConfig>();
@@ -146,7 +146,7 @@ describe('parseConfig', () => {
       "model must be one of 'dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv', got 'dcgn'",
     );
     expect(problem(() => parseConfig({ backend: 'cuda' }))).toBe(
-      "backend must be one of 'auto', 'gpu', 'native', 'wasm', 'cpu', got 'cuda'",
+      "backend must be one of 'auto', 'gpu', 'webgpu', 'native', 'wasm', 'cpu', got 'cuda'",
     );
     expect(problem(() => parseConfig({ schedule: 'zb' }))).toBe("schedule must be one of 'gpipe', '1f1b', got 'zb'");
     expect(problem(() => parseConfig({ onNan: 'ignore' }))).toBe("onNan must be one of 'stop', 'skip', got 'ignore'");

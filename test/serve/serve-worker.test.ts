@@ -15,14 +15,14 @@ const spec = modelSpec('vae-mlp');
 let pool: SamplePool;
 let decoder: Float32Array[];
 let encoder: Float32Array[];
-let expected: (seed: number, n: number) => Float32Array;
+let expected: (seed: number, n: number) => Promise<Float32Array>;
 
 beforeAll(async () => {
   await useBackend('wasm');
   const d = createPart(spec, 'decoder', 3);
   const e = createPart(spec, 'encoder', 4);
-  decoder = d.getWeights();
-  encoder = e.getWeights();
+  decoder = await d.getWeights();
+  encoder = await e.getWeights();
   expected = (seed, n) => sampleImages(spec, d, n, new Rng(seed));
   pool = new SamplePool(1);
 });
@@ -43,8 +43,8 @@ describe('serve-worker', () => {
   it("draws each request's images from its own seed, batched with others", async () => {
     const out = await images([{ seed: 7, count: 3 }, { seed: 2, count: 5 }]);
     const size = 28 * 28;
-    expect(out.subarray(0, 3 * size)).toEqual(expected(7, 3));
-    expect(out.subarray(3 * size)).toEqual(expected(2, 5));
+    expect(out.subarray(0, 3 * size)).toEqual(await expected(7, 3));
+    expect(out.subarray(3 * size)).toEqual(await expected(2, 5));
   });
 
   it('keeps its tensor count flat across batches, and frees the old networks on a new checkpoint', async () => {

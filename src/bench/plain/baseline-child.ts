@@ -47,7 +47,7 @@ async function train(task: BaselineTask, port: MessagePort, stopped: () => boole
         batch.set(job.images.subarray(cursor * size, (cursor + 1) * size), i * size);
         cursor = (cursor + 1) % job.count;
       }
-      const losses = model.step(batch, job.batchSize);
+      const losses = await model.step(batch, job.batchSize);
       send({ type: 'step', at: performance.now(), cpu: threadCpu(), losses });
       // Let a 'stop' message in between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** One training step on `images` (uint8 [B, 28, 28]), returning the loss(es). */
-export type TrainStep = (images: Uint8Array, batchSize: number) => number[];
+export type TrainStep = (images: Uint8Array, batchSize: number) => Promise<number[]>;
 
 export interface PlainModel {
   readonly step: TrainStep;
@@ -96,8 +96,8 @@ function dcgan(widths: GanWidths): PlainModel {
   const discriminator = makeDiscriminator(widths);
   const generatorOptimizer = tf.train.adam(1e-4);
   const discriminatorOptimizer = tf.train.adam(1e-4);
-  const step: TrainStep = (images, batchSize) =>
-    tf.tidy(() => {
+  const step: TrainStep = async (images, batchSize) => {
+    const losses = tf.tidy(() => {
       // The tutorial feeds images scaled to [-1, 1].
       const real = tf.tensor4d(images, [batchSize, 28, 28, 1], 'float32').sub(127.5).div(127.5);
       const noise = tf.randomNormal([batchSize, 100]);
@@ -115,8 +115,10 @@ function dcgan(widths: GanWidths): PlainModel {
       // Both gradients first, then both updates, as the tutorial's train_step.
       generatorOptimizer.applyGradients(named(g.grads));
       discriminatorOptimizer.applyGradients(named(d.grads));
-      return [d.value.dataSync()[0]!, g.value.dataSync()[0]!];
+      return tf.stack([d.value, g.value]);
     });
+    return Array.from(await losses.data().finally(() => losses.dispose()));
+  };
   return {
     step,
     dispose() {
@@ -167,11 +169,11 @@ function convDecoder(): tf.Sequential {
 function vae(encoder: tf.Sequential, decoder: tf.Sequential): PlainModel {
   const latent = (encoder.outputs[0]!.shape[1] as number) / 2;
   const optimizer = tf.train.adam(1e-3);
-  const step: TrainStep = (images, batchSize) =>
-    tf.tidy(() => {
+  const step: TrainStep = async (images, batchSize) => {
+    const cost = tf.tidy(() => {
       const x = tf.tensor4d(images, [batchSize, 28, 28, 1], 'float32').div(255);
       const target = x.reshape([batchSize, 784]);
-      const cost = optimizer.minimize(() => {
+      return optimizer.minimize(() => {
         const h = encoder.apply(x) as tf.Tensor2D;
         const mu = h.slice([0, 0], [batchSize, latent]);
         const logvar = h.slice([0, latent], [batchSize, latent]);
@@ -181,9 +183,10 @@ function vae(encoder: tf.Sequential, decoder: tf.Sequential): PlainModel {
         const bceSum = tf.sum(tf.relu(logits).sub(logits.mul(target)).add(tf.log1p(tf.exp(tf.neg(tf.abs(logits))))));
         const kl = tf.sum(tf.scalar(1).add(logvar).sub(mu.square()).sub(logvar.exp())).mul(-0.5);
         return bceSum.add(kl) as tf.Scalar;
-      }, true);
-      return [cost!.dataSync()[0]! / batchSize];
+      }, true)!;
     });
+    return [(await cost.data().finally(() => cost.dispose()))[0]! / batchSize];
+  };
   return {
     step,
     dispose() {

@@ -10,6 +10,7 @@ import { delimiter, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { probeBackends, usableGpuCount, useBackend, type Availability, type BackendChoice, type BackendName } from '../../backend/index.js';
+import { adapterLine, probeWebgpu, type WebgpuProbe } from '../../backend/webgpu.js';
 import { ParagenError } from '../../errors.js';
 import type { CommandHandler } from '../command.js';
 import { packageVersion } from '../version.js';
@@ -47,6 +48,8 @@ export interface SystemInfo {
   /** 128-bit wasm SIMD in this runtime. */
   readonly wasmSimd: boolean;
   readonly gpu: GpuPath;
+  /** Dawn's adapter for the webgpu backend, or what is missing (a fallback adapter is used only by name). */
+  readonly webgpu: WebgpuProbe;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -131,6 +134,7 @@ export async function systemInfo(backend: BackendChoice = 'auto', env: Env = pro
     ...(requested ? { requested } : {}),
     wasmSimd,
     gpu: gpuPath(gpuInstalled, env),
+    webgpu: await probeWebgpu(),
   };
 }
 
@@ -152,6 +156,7 @@ export function formatInfo(info: SystemInfo): string {
     ['auto picks', describePick(info.auto)],
   ];
   if (info.requested) lines.push([`--backend ${info.requested.choice}`, describePick(info.requested)]);
+  lines.push(['webgpu adapter', info.webgpu.ok ? adapterLine(info.webgpu.adapter) : `none: ${info.webgpu.missing}`]);
   lines.push([
     'gpu path',
     info.gpu.ready ? `ready (${info.gpu.devices} device${info.gpu.devices === 1 ? '' : 's'})` : 'not ready; missing:',
