@@ -52,14 +52,19 @@ export class RankProcess {
 
   /** Sends a command and waits for the rank's next reply. */
   ask(command: RankCommand): Promise<RankReply> {
-    const reply = new Promise<RankReply>((resolve) => {
+    const reply = this.next();
+    this.child.send(command);
+    return reply;
+  }
+
+  /** The rank's next reply (one it sends later, unasked: a sink's `sunk`). */
+  next(): Promise<RankReply> {
+    return new Promise<RankReply>((resolve) => {
       const ready = this.#replies.shift();
       if (ready) resolve(ready);
       else if (this.#exit) resolve({ type: 'error', message: this.#exit });
       else this.#waiters.push(resolve);
     });
-    this.child.send(command);
-    return reply;
   }
 
   async close(): Promise<void> {

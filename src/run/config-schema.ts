@@ -5,8 +5,9 @@
  * (`RunConfig`, `CommandConfig<C>`) are computed from the table, so the flags,
  * the files and the types cannot drift apart.
  */
+import { WORKER_FIELDS } from '../cluster/worker-fields.js';
 
-export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info'] as const;
+export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const MODELS = ['dcgan', 'dcgan-small', 'vae-mlp', 'vae-conv'] as const;
@@ -268,6 +269,7 @@ export const FIELDS = {
     kind: 'intList', flag: '--workers', min: 1, default: [1, 2], commands: ['bench'],
     help: 'worker counts to benchmark, comma-separated',
   },
+  ...WORKER_FIELDS,
 } as const satisfies Record<string, FieldSpec>;
 
 export type Fields = typeof FIELDS;
@@ -339,3 +341,4 @@ export type SampleConfig = CommandConfig<'sample'>;
 export type EvalConfig = CommandConfig<'eval'>;
 export type BenchConfig = CommandConfig<'bench'>;
 export type InfoConfig = CommandConfig<'info'>;
+export type WorkerConfig = CommandConfig<'worker'>;
