@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { errors, type ParagenError } from '../../errors.js';
-import { encodeFrame, FrameError, FrameKind, FrameReader, payloadFloats, type Frame } from './tcp-frames.js';
+import { BufferPool, encodeFrame, FrameError, FrameKind, FrameReader, payloadFloats, type Frame } from './tcp-frames.js';
 
 interface Waiter {
   readonly resolve: (data: Float32Array) => void;
@@ -29,6 +29,8 @@ export class TcpLink {
   readonly #log: (line: string) => void;
   readonly #boxes = new Map<number, Mailbox>();
   readonly #sendSeq = new Map<number, number>();
+  readonly #sendPool = new BufferPool();
+  readonly #recvPool = new BufferPool();
   #failure: ParagenError | undefined;
   readonly closed: Promise<ParagenError>;
   #markClosed!: (error: ParagenError) => void;
@@ -41,6 +43,7 @@ export class TcpLink {
     this.#reader = reader;
     this.#log = log;
     this.closed = new Promise((resolve) => (this.#markClosed = resolve));
+    reader.pool = this.#recvPool;
     socket.removeAllListeners('data');
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => this.#fail('connection reset'));
@@ -57,7 +60,14 @@ export class TcpLink {
     if (this.#failure) throw this.#failure;
     const seq = this.#sendSeq.get(stream) ?? 0;
     this.#sendSeq.set(stream, seq + 1);
-    this.#socket.write(encodeFrame(FrameKind.data, this.epoch, stream, seq, data));
+    const frame = encodeFrame(FrameKind.data, this.epoch, stream, seq, data, this.#sendPool);
+    // Back to the pool once the kernel has the bytes.
+    this.#socket.write(frame, () => this.#sendPool.give(frame));
+  }
+
+  /** Hands a received array back once its elements have been used (it will be overwritten). */
+  recycle(data: Float32Array): void {
+    this.#recvPool.give(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
   /** The next frame's elements on `stream`; rejects when the link fails. */

@@ -196,6 +196,7 @@ class TcpRing implements AllReduceMember {
         const data = await receive();
         check(data, start, end);
         addInto(acc, start, data);
+        prev.recycle(data);
         next.send(RING_STREAM, acc.subarray(start, end));
       }
     }
@@ -206,6 +207,7 @@ class TcpRing implements AllReduceMember {
         check(data, start, end);
         acc.set(data, start);
         if (s < n - 2) next.send(RING_STREAM, data);
+        prev.recycle(data);
       }
     }
     return waited;
