@@ -151,22 +151,27 @@ export class TcpMesh {
     return pending.promise;
   }
 
-  /** Point to point: sends `data` to `peer` on `tag` (any u32); copied, so `data` may be reused at once. */
-  async send(peer: number, tag: number, data: Float32Array): Promise<void> {
-    (await this.link(peer)).send(tag, data);
+  /**
+   * Point to point: sends `data` to `peer` on `tag` (any u32 but the ring's); copied, so `data` may be
+   * reused at once. Rejects if the link is not up within `timeoutMs` (a lower rank that never dials).
+   */
+  async send(peer: number, tag: number, data: Float32Array, timeoutMs = 30_000): Promise<void> {
+    (await this.#within(this.link(peer), timeoutMs, () => errors.collectiveTimeout(`send of tag ${tag}`, timeoutMs, peer))).send(tag, data);
   }
 
   /** Point to point: the next Float32Array `peer` sent on `tag`; rejects on peer loss or after `timeoutMs`. */
-  async recv(peer: number, tag: number, timeoutMs: number): Promise<Float32Array> {
+  recv(peer: number, tag: number, timeoutMs: number): Promise<Float32Array> {
+    return this.#within(
+      this.link(peer).then((link) => link.recv(tag)),
+      timeoutMs,
+      () => errors.collectiveTimeout(`receive of tag ${tag}`, timeoutMs, peer),
+    );
+  }
+
+  #within<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(errors.collectiveTimeout(`receive of tag ${tag}`, timeoutMs, peer)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.link(peer).then((link) => link.recv(tag)), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)));
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   async close(): Promise<void> {

@@ -167,6 +167,10 @@ describe('TCP mesh handshake', () => {
     expect((await a!.recv(1, 1, 5000)).reduce((s, v) => s + v, 0)).toBe(50_000);
     await expect(b!.recv(0, 2, 100)).rejects.toThrow('receive of tag 2 timed out after 100 ms waiting for rank 0');
     await Promise.all([a!.close(), b!.close()]);
+    // A lower rank that never dials: the send gives up rather than wait forever.
+    const [, lone] = await meshes(2);
+    await expect(lone!.send(0, 4, new Float32Array(1), 100)).rejects.toThrow('send of tag 4 timed out after 100 ms waiting for rank 0');
+    await lone!.close();
   });
 
   it('validates its options', async () => {
