@@ -156,7 +156,11 @@ export interface WatchOptions {
   readonly now?: () => number;
 }
 
-/** Emits each watched worker once, when it is lost; completes when all are. Unsubscribe to stop watching. */
+/**
+ * Emits each watched worker once, when it is lost; completes when all are. Unsubscribe to stop
+ * watching. The subscriptions reach the server asynchronously: `flush()` the connections after
+ * subscribing before relying on a loss being seen.
+ */
 export function watchWorkers(nc: NatsConnection, workers: readonly WorkerInfo[], options: WatchOptions = {}): Observable<WorkerLoss> {
   return new Observable<WorkerLoss>((subscriber) => {
     const timeoutMs = options.heartbeatTimeoutMs ?? 3000;

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/connect.js';
 import { discoverWorkers, watchWorkers, type WorkerInfo } from '../../src/cluster/membership.js';
@@ -71,7 +71,9 @@ describe.skipIf(!available)('cluster membership with real worker processes', () 
     const byName = (name: string): WorkerInfo => workers.find((w) => w.name === name)!;
     // Fast path: $SYS disconnect events. Slow path (no system account): heartbeats alone.
     const fast = firstValueFrom(watchWorkers(nc, workers, { system: sys, heartbeatTimeoutMs: 60_000 }).pipe(take(2), toArray()));
-    const slow = firstValueFrom(watchWorkers(nc, workers, { heartbeatTimeoutMs: 2500 }).pipe(take(3), toArray()));
+    const slow = firstValueFrom(watchWorkers(nc, workers, { heartbeatTimeoutMs: 5000 }).pipe(take(3), toArray()));
+    // The watchers' subscriptions must be in place at the server before anything happens.
+    await Promise.all([nc.flush(), sys.flush()]);
 
     started[0]!.child.process.kill('SIGKILL');
     started[1]!.child.process.kill('SIGSTOP');
@@ -86,7 +88,7 @@ describe.skipIf(!available)('cluster membership with real worker processes', () 
 
     const slowLosses = await slow;
     const causes = Object.fromEntries(slowLosses.map((l) => [l.worker.name, l.cause]));
-    expect(causes).toEqual({ w1: 'no heartbeat for 2500 ms', w2: 'no heartbeat for 2500 ms', w3: 'left (drained)' });
+    expect(causes).toEqual({ w1: 'no heartbeat for 5000 ms', w2: 'no heartbeat for 5000 ms', w3: 'left (drained)' });
     started[1]!.child.process.kill('SIGKILL');
 
     // Gone from discovery too.

@@ -70,6 +70,18 @@ export class BufferPool {
   }
 }
 
+/** A data frame's header alone, for a payload of `bytes` written after it from the caller's memory. */
+export function encodeHeader(kind: FrameKind, epoch: number, stream: number, seq: number, bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES);
+  out.writeUInt32LE(COUNTED_HEADER + bytes, 0);
+  out.writeUInt8(kind, 4);
+  out.fill(0, 5, 8);
+  out.writeUInt32LE(epoch >>> 0, 8);
+  out.writeUInt32LE(stream >>> 0, 12);
+  out.writeUInt32LE(seq >>> 0, 16);
+  return out;
+}
+
 /** One frame, header and payload, in one buffer (one write, and a copy the caller may reuse at once). */
 export function encodeFrame(kind: FrameKind, epoch: number, stream: number, seq: number, payload?: ArrayBufferView, pool?: BufferPool): Buffer {
   const bytes = payload?.byteLength ?? 0;
@@ -144,7 +156,14 @@ export class FrameReader {
   #peek(n: number): Buffer {
     const first = this.#chunks[0]!;
     if (first.byteLength >= n) return first.subarray(0, n);
-    return Buffer.concat(this.#chunks, Math.min(this.#buffered, n)).subarray(0, n);
+    // Walk only as many chunks as the header needs: a peer sending tiny chunks must not make this quadratic.
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      at += chunk.copy(out, at, 0, Math.min(chunk.byteLength, n - at));
+      if (at === n) break;
+    }
+    return out;
   }
 
   #take(n: number): Buffer {

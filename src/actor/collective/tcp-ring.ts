@@ -84,6 +84,8 @@ class TcpRing implements AllReduceMember {
   readonly size: number;
   readonly length: number;
   readonly row: Float32Array;
+  /** The reduce-scatter's working copy of `row`. */
+  readonly #acc: Float32Array;
   readonly #sum: Float32Array;
   readonly #mesh: TcpMesh;
   readonly #next: TcpLink | undefined;
@@ -109,6 +111,7 @@ class TcpRing implements AllReduceMember {
     this.size = mesh.size;
     this.length = length;
     this.row = new Float32Array(length);
+    this.#acc = new Float32Array(mesh.size === 1 ? 0 : length);
     this.#sum = new Float32Array(length);
     this.#mesh = mesh;
     this.#next = next;
@@ -166,11 +169,17 @@ class TcpRing implements AllReduceMember {
   /** The ring itself; returns the time spent waiting on the previous rank. */
   async #run(aborted: Promise<never>): Promise<number> {
     const { size: n, rank: r, length } = this;
-    const acc = this.#sum;
-    acc.set(this.row);
-    if (n === 1) return 0;
+    const sum = this.#sum;
+    if (n === 1) {
+      sum.set(this.row);
+      return 0;
+    }
     const next = this.#next!;
     const prev = this.#prev!;
+    // Pieces go out as views of `acc` (no copy): the last collective's must be in the kernel before it changes.
+    await next.flushed();
+    const acc = this.#acc;
+    acc.set(this.row);
     let waited = 0;
     const pieces = (c: number): Array<[number, number]> => {
       const [start, end] = chunkRange(c, n, length);
@@ -188,26 +197,29 @@ class TcpRing implements AllReduceMember {
       if (data.length !== end - start) throw errors.peerLost(this.#prevRank, `sent ${data.length} elements where ${end - start} were due (rows of different lengths?)`);
     };
 
-    // Reduce-scatter. Step s sends chunk r−s and receives chunk r−s−1, adding its own part;
+    // Reduce-scatter, in `acc`. Step s sends chunk r−s and receives chunk r−s−1, adding its own part;
     // each added piece goes straight on (to step s+1, or after the last step, to the all-gather).
-    for (const [start, end] of pieces(r)) next.send(RING_STREAM, acc.subarray(start, end));
+    // A chunk is never changed after it was sent within the reduce-scatter, so views are safe to send.
+    for (const [start, end] of pieces(r)) next.sendView(RING_STREAM, acc.subarray(start, end));
     for (let s = 0; s < n - 1; s++) {
       for (const [start, end] of pieces((r - s - 1 + n) % n)) {
         const data = await receive();
         check(data, start, end);
         addInto(acc, start, data);
         prev.recycle(data);
-        next.send(RING_STREAM, acc.subarray(start, end));
+        next.sendView(RING_STREAM, acc.subarray(start, end));
+        if (s === n - 2) sum.set(acc.subarray(start, end), start);
       }
     }
-    // All-gather: this rank now owns chunk r+1 (just sent); step s receives chunk r−s, final bits from its owner.
+    // All-gather, into `sum` (not `acc`, whose pieces may still be queued): this rank owns chunk r+1
+    // (just sent); step s receives chunk r−s, the final bits from its owner, and passes them on as received.
     for (let s = 0; s < n - 1; s++) {
       for (const [start, end] of pieces((r - s + n) % n)) {
         const data = await receive();
         check(data, start, end);
-        acc.set(data, start);
-        if (s < n - 2) next.send(RING_STREAM, data);
-        prev.recycle(data);
+        sum.set(data, start);
+        if (s < n - 2) next.sendView(RING_STREAM, data, () => prev.recycle(data));
+        else prev.recycle(data);
       }
     }
     return waited;

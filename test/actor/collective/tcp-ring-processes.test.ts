@@ -36,8 +36,9 @@ describe('TCP ring all-reduce across child processes', () => {
       const replies = await reduceAll(ranks.slice(0, 2), 2, 1);
       for (const reply of replies) {
         expect(reply.type).toBe('error');
-        // Not the timeout: the closed socket (and the neighbour closing its links) rejects at once.
-        expect(reply.type === 'error' && reply.message).toMatch(/^tensor link to rank [02] lost: connection (closed|reset)$/);
+        // Not the timeout: the closed socket rejects at once, and a member that fails closes its links,
+        // so each survivor names whichever neighbour it heard from first.
+        expect(reply.type === 'error' && reply.message).toMatch(/^tensor link to rank [0-2] lost: connection (closed|reset)$/);
       }
     } finally {
       await Promise.all(ranks.map((r) => r.close()));
