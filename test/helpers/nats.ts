@@ -12,9 +12,13 @@ import { join } from 'node:path';
 
 export const NATS_MISSING = 'nats-server is not installed (apt-get install -y nats-server; .ci/run does it)';
 
+/** Debian puts the server in /usr/sbin, which a non-root PATH often lacks. */
+const BINARY = ['nats-server', '/usr/sbin/nats-server'].find(
+  (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0,
+);
+
 export function natsServerAvailable(): boolean {
-  const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
-  return probe.status === 0;
+  return BINARY !== undefined;
 }
 
 export interface NatsServerOptions {
@@ -69,7 +73,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       writeFileSync(file, options.config);
       args.push('-c', file);
     }
-    const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (BINARY === undefined) throw new Error(NATS_MISSING);
+    const child = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
     let exited = false;
