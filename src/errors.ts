@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'NOT_BUILT'
   | 'DIVERGED'
   | 'FILE_SYSTEM'
+  | 'CLUSTER'
   | 'INTERNAL';
 
 /**
@@ -154,6 +155,19 @@ export const errors = {
     ),
   /** A command whose body another issue delivers: say so rather than fake output. */
   notBuilt: (command: string) => new ParagenError('NOT_BUILT', `paragen ${command} is not built yet`, 1),
+  /** `cannot reach NATS at nats://127.0.0.1:1: connection refused` */
+  clusterUnreachable: (url: string, why: string) => new ParagenError('CLUSTER', `cannot reach NATS at ${url}: ${why}`, 1),
+  /** `found 1 of 2 workers within 5000 ms: w1 (10.0.0.5:7000)` */
+  workersMissing: (wanted: number, found: readonly string[], ms: number) =>
+    new ParagenError('CLUSTER', `found ${found.length} of ${wanted} workers within ${ms} ms${found.length ? `: ${found.join(', ')}` : ''}`, 1),
+  /** `tensor link to rank 2 lost: connection closed` */
+  peerLost: (rank: number, why: string) => new ParagenError('CLUSTER', `tensor link to rank ${rank} lost: ${why}`, 1),
+  /** `tensor connection to rank 1 at 127.0.0.1:7000 refused: wrong token` */
+  linkRefused: (rank: number, address: string, why: string) =>
+    new ParagenError('CLUSTER', `tensor connection to rank ${rank} at ${address} refused: ${why}`, 1),
+  /** `all-reduce 3 timed out after 30000 ms waiting for rank 1` */
+  collectiveTimeout: (what: string, ms: number, rank: number) =>
+    new ParagenError('CLUSTER', `${what} timed out after ${ms} ms waiting for rank ${rank}`, 1),
 } as const;
 
 function hex(n: number): string {

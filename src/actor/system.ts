@@ -40,7 +40,11 @@ export interface SystemOptions<K extends KindMap = KindMap> {
   readonly execArgv?: readonly string[];
   /** Process hosts: added to each child's environment; a function gives each worker its own (e.g. its GPU). */
   readonly env?: Readonly<Record<string, string>> | ((worker: number) => Readonly<Record<string, string>>);
+  readonly slot?: SlotFactory;
 }
+
+/** Builds each worker's slot instead of `host`'s kind (a remote host's: `src/cluster/remote-host.ts`). */
+export type SlotFactory = (worker: number) => WorkerSlot;
 
 export interface SpawnOptions {
   readonly worker: number;
@@ -88,7 +92,9 @@ export class ActorSystem<K extends KindMap = KindMap> {
     try {
       for (let w = 0; w < options.workers; w++) {
         this.#slots.push(
-          options.host === 'thread'
+          options.slot
+            ? options.slot(w)
+            : options.host === 'thread'
             ? new ThreadSlot(w, options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
             : new ProcessSlot(w, { ...(options.execArgv ? { execArgv: options.execArgv } : {}), ...envOf(options.env, w) }),
         );

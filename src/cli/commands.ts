@@ -90,4 +90,17 @@ export const COMMAND_SPECS: CommandTable = {
     examples: ['paragen dashboard --runs runs --port 8081'],
     load: async () => (await import('./commands/dashboard.js')).dashboardCommand,
   },
+  worker: {
+    name: 'worker',
+    summary: 'host actors for cluster runs: join a NATS server and wait',
+    description:
+      'Registers this machine with the NATS server as a paragen worker (name, tensor address, backend, cores, ' +
+      'version) and stays up across runs, sending a heartbeat. Tensors travel over direct TCP on --advertise/--listen, ' +
+      'never through NATS. SIGTERM or Ctrl-C drains it and deregisters it.',
+    examples: [
+      'paragen worker --connect nats://10.0.0.1:4222 --name w1 --advertise 10.0.0.5:7000',
+      'paragen worker --connect tls://nats.internal:4222 --nats-creds w.creds --tls-ca ca.pem --listen 0.0.0.0:7000 --advertise 10.0.0.5:7000',
+    ],
+    load: async () => (await import('./commands/worker.js')).workerCommand,
+  },
 };

@@ -5,10 +5,11 @@
  * (`RunConfig`, `CommandConfig<C>`) are computed from the table, so the flags,
  * the files and the types cannot drift apart.
  */
+import { WORKER_FIELDS } from './worker-fields.js';
 
 import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, parseFault, type ModelFamily } from '../domain.js';
 
-export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve', 'dashboard'] as const;
+export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve', 'dashboard', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Epochs trained when neither `epochs` nor `steps` is given: one pass over MNIST fits the 5-minute budget. */
@@ -280,6 +281,7 @@ export const FIELDS = {
     kind: 'string', flag: '--runs', default: 'runs', commands: ['dashboard'], placeholder: '<dir>',
     help: 'folder holding the run directories to show',
   },
+  ...WORKER_FIELDS,
 } as const satisfies Record<string, FieldSpec>;
 
 export type Fields = typeof FIELDS;
@@ -353,3 +355,4 @@ export type BenchConfig = CommandConfig<'bench'>;
 export type InfoConfig = CommandConfig<'info'>;
 export type ServeConfig = CommandConfig<'serve'>;
 export type DashboardConfig = CommandConfig<'dashboard'>;
+export type WorkerConfig = CommandConfig<'worker'>;

@@ -112,7 +112,7 @@ describe('the schema table', () => {
 
   it('has defaults that pass their own validation', () => {
     for (const command of COMMANDS) {
-      const input = command === 'sample' || command === 'eval' || command === 'serve' ? { run: 'runs/x' } : {};
+      const input = command === 'sample' || command === 'eval' || command === 'serve' ? { run: 'runs/x' } : command === 'worker' ? { connect: 'nats://127.0.0.1:4222' } : {};
       const config = parseConfig(input, 'api', command);
       expect(parseConfig(config, 'api', command)).toEqual(config);
     }
