@@ -12,8 +12,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { workerEntry } from './entry.js';
-import { openActorLink, processCause, type ActorLink, type Death, type Host, type WorkerSlot } from './host.js';
+import { processCause, type ActorLink, type Death, type Host, type WorkerSlot } from './host.js';
 import { IpcMux, type IpcChannel } from './ipc.js';
+import { MuxActors } from './mux-actors.js';
 import type { DeathNote } from './process-entry.js';
 import type { SpawnRequest } from './protocol.js';
 
@@ -64,11 +65,9 @@ class ProcessHost implements Host {
   readonly #child: ChildProcess;
   readonly #mux: IpcMux;
   readonly #exited: Promise<void>;
-  readonly #hello: Promise<void>;
-  readonly #links = new Set<ActorLink>();
+  readonly #actors: MuxActors;
   readonly #exitTimeoutMs: number;
   #note = '';
-  #nextId = 0;
   #dead = false;
   #closing = false;
 
@@ -88,7 +87,7 @@ class ProcessHost implements Host {
     let resolveDeath!: (death: Death) => void;
     this.died = new Promise((resolve) => (resolveDeath = resolve));
     // Messages sent before the child listens could be lost while it is still loading its modules.
-    this.#hello = new Promise((resolve) => this.#mux.onControl((message) => message.c === 'hello' && resolve()));
+    this.#actors = new MuxActors(this.#mux, this.died);
     // 'close' comes after 'exit' and after the note pipe is drained.
     this.#exited = new Promise((resolve) => {
       this.#child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
@@ -114,21 +113,13 @@ class ProcessHost implements Host {
 
   async spawn(request: SpawnRequest): Promise<ActorLink> {
     if (this.#dead || this.#closing) throw new Error(`worker ${this.worker} is ${this.#dead ? 'dead' : 'closing'}`);
-    const id = this.#nextId++;
-    let actorLink: ActorLink | undefined;
-    const opened = openActorLink(this.#mux.link(id), this.died, () => this.#links.delete(actorLink!));
-    void Promise.race([this.#hello, this.died]).then(() => this.#mux.send({ c: 'spawn', id, request }));
-    actorLink = await opened.ready;
-    this.#links.add(actorLink);
-    return actorLink;
+    return this.#actors.spawn(request);
   }
 
   async close(): Promise<void> {
     if (this.#closing) return this.#exited;
     this.#closing = true;
-    const links = [...this.#links];
-    if (this.#dead) links.forEach((l) => l.close());
-    else await Promise.all(links.map((l) => l.stop()));
+    await this.#actors.stop(this.#dead);
     if (this.#child.exitCode === null && this.#child.signalCode === null) {
       this.#mux.send({ c: 'exit' });
       const timer = setTimeout(() => this.#child.kill('SIGKILL'), this.#exitTimeoutMs);

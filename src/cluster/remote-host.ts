@@ -14,8 +14,9 @@ import { fork } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { createConnection, type Server, type Socket } from 'node:net';
 import { workerEntry } from '../actor/entry.js';
-import { openActorLink, type ActorLink, type Death, type Host, type WorkerSlot } from '../actor/host.js';
+import { type ActorLink, type Death, type Host, type WorkerSlot } from '../actor/host.js';
 import { IpcMux, type IpcChannel, type IpcMessage } from '../actor/ipc.js';
+import { MuxActors } from '../actor/mux-actors.js';
 import type { SpawnRequest } from '../actor/protocol.js';
 import { formatHostPort, type HostPort } from '../actor/collective/tcp-mesh.js';
 import { SocketChannel } from './socket-channel.js';
@@ -116,10 +117,8 @@ class RemoteHost implements Host {
   readonly died: Promise<Death>;
   readonly #channel: SocketChannel<RemoteMessage>;
   readonly #mux: IpcMux;
-  readonly #hello: Promise<void>;
   readonly #gone: Promise<void>;
-  readonly #links = new Set<ActorLink>();
-  #nextId = 0;
+  readonly #actors: MuxActors;
   #dead = false;
   #closing = false;
 
@@ -152,7 +151,7 @@ class RemoteHost implements Host {
         resolveDeath({ worker, cause });
       }),
     );
-    this.#hello = new Promise((resolve) => this.#mux.onControl((message) => message.c === 'hello' && resolve()));
+    this.#actors = new MuxActors(this.#mux, this.died);
   }
 
   get dead(): boolean {
@@ -161,21 +160,13 @@ class RemoteHost implements Host {
 
   async spawn(request: SpawnRequest): Promise<ActorLink> {
     if (this.#dead || this.#closing) throw new Error(`worker ${this.worker} is ${this.#dead ? 'dead' : 'closing'}`);
-    const id = this.#nextId++;
-    let actorLink: ActorLink | undefined;
-    const opened = openActorLink(this.#mux.link(id), this.died, () => this.#links.delete(actorLink!));
-    void Promise.race([this.#hello, this.died]).then(() => this.#mux.send({ c: 'spawn', id, request }));
-    actorLink = await opened.ready;
-    this.#links.add(actorLink);
-    return actorLink;
+    return this.#actors.spawn(request);
   }
 
   async close(): Promise<void> {
     if (this.#closing) return this.#gone;
     this.#closing = true;
-    const links = [...this.#links];
-    if (this.#dead) links.forEach((l) => l.close());
-    else await Promise.all(links.map((l) => l.stop()));
+    await this.#actors.stop(this.#dead);
     if (this.#channel.connected) {
       this.#mux.send({ c: 'exit' });
       // The worker closes the socket when its child has exited; past 5 s, drop it from here.

@@ -43,6 +43,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const app = Fastify({
     logger: options.log ? { level: 'info', stream: { write: (line: string) => options.log!(line) } } : false,
     logController: new LogController({ disableRequestLogging: true }),
+    // A viewer holds nothing worth waiting for: close ends every connection, live streams and keep-alives alike.
+    forceCloseConnections: true,
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request');

@@ -118,7 +118,7 @@ describe('an unreachable NATS server', () => {
     const result = await paragen(['worker', '--connect', 'localhost:4222', '--advertise', 'nohost']);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      "connect must be a NATS URL like nats://HOST:4222, got 'localhost:4222'\nadvertise must be HOST:PORT, got 'nohost'\n",
+      "--connect must be a NATS URL like nats://HOST:4222, got 'localhost:4222'\n--advertise must be HOST:PORT, got 'nohost'\n",
     );
   });
 });
