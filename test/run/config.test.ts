@@ -96,10 +96,11 @@ describe('the config types are computed from the table', () => {
 });
 
 describe('the schema table', () => {
-  it('gives each field a kebab-case flag of its name (bench --workers is workerCounts)', () => {
+  it('gives each field a kebab-case flag of its name (bench --workers is workerCounts, serve --host is listen, worker --listen is tensorListen)', () => {
+    const spelled: Record<string, string> = { workerCounts: '--workers', listen: '--host', tensorListen: '--listen' };
     for (const name of FIELD_NAMES) {
       const kebab = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      expect(field(name).flag).toBe(name === 'workerCounts' ? '--workers' : name === 'listen' ? '--host' : kebab);
+      expect(field(name).flag).toBe(spelled[name] ?? kebab);
     }
   });
 
