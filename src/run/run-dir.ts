@@ -23,6 +23,8 @@ import { acquireLock, type LockOptions, type RunLock } from './lock.js';
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
+/** The run's events but its steps and grids, one JSON line each with a wall-clock `time`: start (placement), restarts, warnings, checkpoints, end or error. */
+export const EVENTS_FILE = 'events.jsonl';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -132,12 +134,15 @@ export interface OpenRunDirOptions extends LockOptions {
 /** An open, locked run directory. */
 export class RunDir {
   readonly metrics: MetricsLog;
+  /** Appended across resumes: each invocation's start, restarts, warnings, checkpoints and end. */
+  readonly events: MetricsLog;
 
   constructor(
     readonly path: string,
     readonly lock: RunLock,
   ) {
     this.metrics = new MetricsLog(join(path, METRICS_FILE));
+    this.events = new MetricsLog(join(path, EVENTS_FILE));
   }
 
   get checkpointsDir(): string {
@@ -169,6 +174,7 @@ export class RunDir {
   /** Flushes the metrics and releases the lock. */
   async close(): Promise<void> {
     this.metrics.close();
+    this.events.close();
     await this.lock.release();
   }
 }

@@ -213,6 +213,22 @@ async function open(
   opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids },
 ): Promise<OpenRun> {
   const runDir = (opened.runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined }));
+  // Everything but steps and grids (metrics.jsonl and samples/ hold those) goes to events.jsonl, for the dashboard.
+  let reached = 0;
+  const record = events.subscribe({
+    next: (e) => {
+      if (e.type === 'step') reached = e.step;
+      if (e.type === 'step' || e.type === 'sample') return;
+      try {
+        // Each line says the last step done when it happened (a restart's own event does not).
+        runDir.events.append({ step: reached, ...e, time: new Date().toISOString() });
+      } catch (error) {
+        // A view for the dashboard, not the run's state: a disk that refuses it fails the next checkpoint or metrics line, which say so.
+        void error;
+      }
+    },
+    error: () => record.unsubscribe(),
+  });
   if (runDir.lock.tookOverFrom) events.next({ type: 'warning', message: runDir.lock.takeOverNote() });
   await runDir.writeConfig(config);
   const engine = (opened.engine = await (options.engine ?? createEngine)(config, dataset));

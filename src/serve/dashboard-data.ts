@@ -1,14 +1,14 @@
 /**
  * What `paragen dashboard` knows about runs, read from their directories
- * only (config.json, metrics.jsonl, summary.json, run.lock, checkpoints/,
- * samples/): any run is shown, whoever trains it, and nothing is written.
+ * only (config.json, metrics.jsonl, events.jsonl, summary.json, run.lock,
+ * checkpoints/, samples/): any run is shown, whoever trains it, and nothing is written.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { listCheckpoints } from '../run/checkpoint.js';
 import { isProcessAlive, LOCK_FILE, type LockInfo } from '../run/lock.js';
-import { CONFIG_FILE, METRICS_FILE, SUMMARY_FILE } from '../run/run-dir.js';
+import { CONFIG_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE } from '../run/run-dir.js';
 
 export type RunState = 'running' | 'done' | 'stopped' | 'failed';
 
@@ -47,8 +47,38 @@ export interface RunDetail extends RunInfo {
   /** Steps with a sample grid (samples/<step>.png), oldest first. */
   readonly samples: readonly number[];
   readonly checkpoints: readonly number[];
-  /** Steps whose batch was skipped (a NaN or Inf loss), from metrics.jsonl. */
+  /** Skipped batches (metrics.jsonl) and the run's warnings (events.jsonl). */
   readonly warnings: readonly { readonly step: number; readonly message: string }[];
+  /** Actor restarts (events.jsonl), with the step the run had reached when each was made. */
+  readonly restarts: readonly { readonly step: number; readonly actor: string; readonly cause: string; readonly attempt: number }[];
+  /** Which worker holds each actor, from the last start (events.jsonl); null for runs that did not record it. */
+  readonly placement: Readonly<Record<string, number>> | null;
+}
+
+/** What the dashboard reads of events.jsonl: the last start's placement, the restarts and warnings, each at the step reached. */
+export function parseEvents(text: string): Pick<RunDetail, 'placement' | 'restarts' | 'warnings'> {
+  let placement: Record<string, number> | null = null;
+  let step = 0;
+  const restarts: RunDetail['restarts'][number][] = [];
+  const warnings: RunDetail['warnings'][number][] = [];
+  for (const line of text.split('\n')) {
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (e['type'] === 'start') {
+      placement = (e['placement'] as Record<string, number> | undefined) ?? null;
+      step = typeof e['startStep'] === 'number' ? e['startStep'] : step;
+    } else if (e['type'] === 'checkpoint' && typeof e['step'] === 'number') step = e['step'];
+    else if (e['type'] === 'restart') {
+      restarts.push({ step: typeof e['step'] === 'number' ? e['step'] : step, actor: String(e['actor']), cause: String(e['cause']), attempt: Number(e['attempt']) });
+    } else if (e['type'] === 'warning' && !String(e['message']).startsWith('skipped batch at step')) {
+      warnings.push({ step: typeof e['step'] === 'number' ? e['step'] : step, message: String(e['message']) });
+    }
+  }
+  return { placement, restarts, warnings };
 }
 
 /** A run name is one folder of the runs directory: nothing that could climb out of it. */
@@ -120,7 +150,8 @@ async function readRun(root: string, name: string, withDetail: boolean): Promise
     samplesPerSec: last?.samplesPerSec ?? null,
     updated: info?.mtimeMs ?? null,
   };
-  if (!withDetail) return { ...run, config: {}, summary: null, metrics: [], metricsOffset: 0, samples: [], checkpoints: [], warnings: [] };
+  if (!withDetail) return { ...run, config: {}, summary: null, metrics: [], metricsOffset: 0, samples: [], checkpoints: [], warnings: [], restarts: [], placement: null };
+  const recorded = parseEvents(await readFile(join(dir, EVENTS_FILE), 'utf8').catch(() => ''));
   const samples = (await readdir(join(dir, 'samples')).catch(() => [] as string[]))
     .map((f) => /^(\d+)\.png$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
@@ -134,7 +165,12 @@ async function readRun(root: string, name: string, withDetail: boolean): Promise
     metricsOffset: Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)),
     samples,
     checkpoints: await listCheckpoints(dir),
-    warnings: metrics.filter((m) => m.skipped).map((m) => ({ step: m.step, message: `skipped batch at step ${m.step}: a NaN or Inf loss` })),
+    warnings: [
+      ...metrics.filter((m) => m.skipped).map((m) => ({ step: m.step, message: `skipped batch at step ${m.step}: a NaN or Inf loss` })),
+      ...recorded.warnings,
+    ],
+    restarts: recorded.restarts,
+    placement: recorded.placement,
   };
 }
 
@@ -144,7 +180,7 @@ export async function listRuns(root: string): Promise<RunInfo[]> {
   const runs = await Promise.all(names.filter((d) => d.isDirectory() && isRunName(d.name)).map((d) => readRun(root, d.name, false)));
   return runs
     .filter((r): r is RunDetail => r !== undefined)
-    .map(({ config: _c, summary: _s, metrics: _m, metricsOffset: _o, samples: _p, checkpoints: _k, warnings: _w, ...info }) => info)
+    .map(({ config: _c, summary: _s, metrics: _m, metricsOffset: _o, samples: _p, checkpoints: _k, warnings: _w, restarts: _r, placement: _l, ...info }) => info)
     .sort((a, b) => (b.updated ?? 0) - (a.updated ?? 0));
 }
 

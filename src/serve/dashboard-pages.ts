@@ -133,7 +133,7 @@ function drawTimeline() {
   const rows = [
     ...detail.checkpoints.map((s) => [s, 'checkpoint', 'checkpoints/' + s]),
     ...detail.warnings.map((w) => [w.step, 'warning', w.message]),
-    ...(detail.summary && detail.summary.restarts ? [[detail.step, 'restarts', JSON.stringify(detail.summary.restarts)]] : []),
+    ...detail.restarts.map((r) => [r.step, 'restart', r.actor + ' (restart ' + r.attempt + '): ' + r.cause]),
   ].sort((a, b) => a[0] - b[0]);
   document.querySelector('#timeline tbody').innerHTML = rows.length
     ? rows.map(([s, k, t]) => '<tr><td>' + s + '</td><td>' + k + '</td><td>' + esc(t) + '</td></tr>').join('')
@@ -148,8 +148,11 @@ async function main() {
   charts.time = chart('time-chart', 'time', true, names);
   charts.rate = chart('rate-chart', 'step', false, ['samples/s']);
   document.getElementById('config').textContent = JSON.stringify(detail.config, null, 2);
-  const placement = detail.summary ? detail.summary.strategy + ' strategy on ' + detail.summary.workers + ' worker(s)' : 'strategy ' + detail.strategy;
-  document.getElementById('placement').textContent = placement;
+  const where = detail.placement
+    ? Object.entries(detail.placement).map(([actor, worker]) => actor + ' → worker ' + worker).join(', ')
+    : 'not recorded';
+  const shape = detail.summary ? detail.summary.strategy + ' strategy on ' + detail.summary.workers + ' worker(s)' : 'strategy ' + detail.strategy;
+  document.getElementById('placement').textContent = shape + '; ' + where + (detail.strategy === 'data' ? ' (replica 0; each replica has its own workers)' : '');
   document.getElementById('sample-slider').addEventListener('input', () => drawSamples(false));
   draw();
   drawSamples(true);

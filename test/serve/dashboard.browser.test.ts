@@ -102,6 +102,7 @@ describe.skipIf(!hasChromium)('paragen dashboard in Chromium', () => {
     expect(await page.locator('#sample-img').getAttribute('src')).toBe('/runs/dcgan-small-tiny/samples/2.png');
     await page.waitForFunction("document.querySelector('#sample-img').naturalWidth > 0");
     expect(await page.locator('#timeline').innerText()).toContain('checkpoint');
+    expect(await page.locator('#placement').innerText()).toBe('single strategy on 1 worker(s); dataLoader → worker 0, generator → worker 0, discriminator → worker 0');
     expect(await page.locator('#config').innerText()).toContain('"model": "dcgan-small"');
     await page.locator('#sample-slider').fill('2');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-run.png'), fullPage: true });

@@ -23,6 +23,8 @@ beforeAll(async () => {
   runs = join(root, 'runs');
   await mkdir(runs);
   await trainTinyRun(runs, 'gan', 'dcgan-small', 3, ['--sample-every', '1']);
+  // A run whose generator's thread dies at step 2 and is restarted from its snapshot.
+  await trainTinyRun(runs, 'restarted', 'dcgan-small', 3, ['--fault', 'crash:generator@2', '--snapshot-every', '1']);
   // A run whose process died before the end: config and metrics, no summary, no lock.
   await mkdir(join(runs, 'crashed'));
   await writeFile(join(runs, 'crashed', 'config.json'), JSON.stringify({ model: 'vae-mlp', strategy: 'single', backend: 'wasm', steps: 10 }));
@@ -40,7 +42,7 @@ describe('paragen dashboard API', () => {
   it('lists the runs with model, strategy, backend, steps, state and last losses', async () => {
     const list = (await (await fetch(`${dashboard.url}/api/runs`)).json()) as RunInfo[];
     const byName = Object.fromEntries(list.map((r) => [r.name, r]));
-    expect(Object.keys(byName).sort()).toEqual(['crashed', 'gan']);
+    expect(Object.keys(byName).sort()).toEqual(['crashed', 'gan', 'restarted']);
     expect(byName['gan']).toMatchObject({ model: 'dcgan-small', strategy: 'single', backend: 'wasm', workers: 1, step: 3, totalSteps: 3, state: 'done' });
     expect(Object.keys(byName['gan']!.losses).sort()).toEqual(['discriminator', 'generator']);
     expect(byName['crashed']).toMatchObject({ model: 'vae-mlp', step: 1, totalSteps: 10, state: 'failed', losses: { loss: 500 } });
@@ -54,6 +56,12 @@ describe('paragen dashboard API', () => {
     expect(gan.samples).toEqual([1, 2, 3]);
     expect(gan.checkpoints).toEqual([3]);
     expect(gan.config).toMatchObject({ model: 'dcgan-small', steps: 3 });
+    // events.jsonl: the start's placement, and the restart with the last step done before it (the crash came at step 2).
+    expect(gan.placement).toEqual({ dataLoader: 0, generator: 0, discriminator: 0 });
+    expect(gan.restarts).toEqual([]);
+    const restarted = (await (await fetch(`${dashboard.url}/api/runs/restarted`)).json()) as RunDetail;
+    expect(restarted.restarts).toEqual([expect.objectContaining({ actor: 'generator', attempt: 1, step: 1 })]);
+    expect(restarted.restarts[0]!.cause).toMatch(/exited with code 1/);
     const crashed = (await (await fetch(`${dashboard.url}/api/runs/crashed`)).json()) as RunDetail;
     expect(crashed.warnings).toEqual([{ step: 1, message: 'skipped batch at step 1: a NaN or Inf loss' }]);
     const png = await fetch(`${dashboard.url}/runs/gan/samples/2.png`);
