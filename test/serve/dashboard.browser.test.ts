@@ -154,7 +154,7 @@ describe.skipIf(!hasChromium)('paragen dashboard in Chromium', () => {
     } finally {
       child.process.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 120_000);
 
   it('charts bench.json on the bench page', async () => {
     const { page, errors } = await open('/bench');
