@@ -16,12 +16,8 @@ import { parseArgs } from 'node:util';
 import { cpuMark, otherLoad } from '../src/bench/load.js';
 import { useBackend } from '../src/backend/index.js';
 import { sample } from '../src/eval/sample.js';
-import { createParts, modelSpec } from '../src/models/index.js';
-import { encodePart } from '../src/models/state.js';
-import { writeCheckpoint } from '../src/run/checkpoint.js';
-import { parseConfig } from '../src/run/config.js';
+import { writeUntrainedRun } from './untrained-run.js';
 import type { ModelName } from '../src/domain.js';
-import { openRunDir } from '../src/run/run-dir.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,25 +30,12 @@ const { values } = parseArgs({
 const model = values.model as ModelName;
 const n = Number(values.n);
 
-async function writeRun(dir: string): Promise<void> {
-  const runDir = await openRunDir({ model, out: dir });
-  try {
-    await runDir.writeConfig(parseConfig({ model, steps: 1, out: dir }));
-    const parts = Object.values(createParts(modelSpec(model), 1));
-    const files: Record<string, Uint8Array | string> = {};
-    for (const part of parts) Object.assign(files, await encodePart(part));
-    for (const part of parts) part.dispose();
-    await writeCheckpoint(dir, 1, files);
-  } finally {
-    await runDir.close();
-  }
-}
 
 const root = await mkdtemp(join(tmpdir(), 'paragen-sample-bench-'));
 try {
   await useBackend('wasm');
   const run = join(root, 'run');
-  await writeRun(run);
+  await writeUntrainedRun(run, model);
   const rows: { workers: number; seconds: number; imagesPerSec: number; identical: boolean; otherCpu: number | null }[] = [];
   let reference: Float32Array | undefined;
   for (const workers of values.workers.split(',').map(Number)) {

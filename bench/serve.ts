@@ -23,11 +23,7 @@ import autocannon from 'autocannon';
 import { useBackend } from '../src/backend/index.js';
 import { cpuMark, otherLoad, processCpu } from '../src/bench/load.js';
 import { sample } from '../src/eval/sample.js';
-import { createParts, modelSpec } from '../src/models/index.js';
-import { encodePart } from '../src/models/state.js';
-import { writeCheckpoint } from '../src/run/checkpoint.js';
-import { parseConfig } from '../src/run/config.js';
-import { openRunDir } from '../src/run/run-dir.js';
+import { writeUntrainedRun } from './untrained-run.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,20 +40,6 @@ const n = Number(values.n);
 const duration = Number(values.duration);
 const main = new URL('../src/cli/main.js', import.meta.url).pathname;
 
-async function writeRun(dir: string): Promise<void> {
-  const model = 'dcgan-small';
-  const runDir = await openRunDir({ model, out: dir });
-  try {
-    await runDir.writeConfig(parseConfig({ model, steps: 1, out: dir }));
-    const parts = Object.values(createParts(modelSpec(model), 1));
-    const files: Record<string, Uint8Array | string> = {};
-    for (const part of parts) Object.assign(files, await encodePart(part));
-    for (const part of parts) part.dispose();
-    await writeCheckpoint(dir, 1, files);
-  } finally {
-    await runDir.close();
-  }
-}
 
 /** `paragen serve` as a child process; resolves with its URL once it is ready. */
 async function startServe(run: string) {
@@ -149,7 +131,7 @@ const server = { child: undefined as ReturnType<typeof spawn> | undefined };
 try {
   await useBackend('wasm');
   const run = values.run ?? join(root, 'run');
-  if (!values.run) await writeRun(run);
+  if (!values.run) await writeUntrainedRun(run, 'dcgan-small');
   const direct = await directSample(run, 4096);
   const cli = await cliSample(run, join(root, 'direct.npy'), 4096);
   const started = await startServe(run);
