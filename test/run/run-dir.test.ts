@@ -145,7 +145,7 @@ describe('run.lock', () => {
     const run = await openRunDir({ model: 'dcgan', out: dir });
     expect(run.lock.tookOverFrom?.pid).toBe(child.pid);
     expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
-    expect((await readdir(dir)).sort()).toEqual(['metrics.jsonl', 'run.lock']);
+    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'metrics.jsonl', 'run.lock']);
     await run.close();
   });
 
@@ -253,7 +253,7 @@ describe('metrics.jsonl and summary.json', () => {
     await run.writeSummary({ steps: 20, samplesPerSec: 124 });
     expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'))).toEqual({ steps: 20, samplesPerSec: 124 });
     await run.close();
-    expect((await readdir(dir)).sort()).toEqual(['metrics.jsonl', 'summary.json']);
+    expect((await readdir(dir)).sort()).toEqual(['events.jsonl', 'metrics.jsonl', 'summary.json']);
   });
 
   it('gives the checkpoint and sample folders their paths', async () => {
