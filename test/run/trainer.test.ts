@@ -46,6 +46,11 @@ describe('train', () => {
     const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(metrics).toHaveLength(6);
     expect(JSON.parse(metrics[5]!)).toMatchObject({ step: 6, epoch: 1 });
+    // Every event but steps and grids, each with the last step done and a wall-clock time.
+    const recorded = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recorded.map((e) => [e['type'], e['step']])).toEqual([['start', 0], ['checkpoint', 3], ['checkpoint', 6], ['end', 6]]);
+    expect(recorded[0]).toMatchObject({ placement: { dataLoader: 0, encoder: 0, decoder: 0 } });
+    expect(recorded.every((e) => typeof e['time'] === 'string' && !Number.isNaN(Date.parse(e['time'] as string)))).toBe(true);
   });
 
   it('resumes to exactly the weights of a run that never stopped', async () => {
