@@ -100,6 +100,14 @@ describe('paragen train', () => {
     }
   });
 
+  it('with --dashboard, a run that fails before it starts still ends with one error and its exit code', async () => {
+    const missing = join(dir, 'missing.npy');
+    const r = await paragen(['train', '--dashboard', '0', '--dataset', missing, '--json', '--out', join(dir, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ type: 'error', message: `${missing}: no such file`, code: 'BAD_FILE' }]);
+    expect(r.stderr).toBe(`${missing}: no such file\n`);
+  });
+
   it('refuses a dataset file that is not valid, naming the file', async () => {
     const r = await paragen(['train', '--dataset', join(dir, 'missing.npy'), '--steps', '1', '--out', join(dir, 'x')]);
     expect(r.code).toBe(2);

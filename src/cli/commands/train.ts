@@ -70,7 +70,8 @@ export const trainCommand: CommandHandler<'train'> = async (config, io) => {
 
 /** `--dashboard PORT`: the dashboard over the run's parent folder, started once the run directory exists. */
 async function watchInDashboard(events$: Observable<RunEvent>, port: number, io: CliIo): Promise<Dashboard | undefined> {
-  const start = await firstValueFrom(events$.pipe(filter((e) => e.type === 'start')), { defaultValue: undefined });
+  // A run that fails before it starts errors its stream: then there is no dashboard, and `run.done` reports why.
+  const start = await firstValueFrom(events$.pipe(filter((e) => e.type === 'start')), { defaultValue: undefined }).catch(() => undefined);
   if (!start) return undefined;
   const { startDashboard } = await import('../../serve/dashboard.js');
   const dashboard = await startDashboard({ runs: dirname(start.runDir), host: '127.0.0.1', port });
