@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect, onTestFinished } from 'vitest';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const main = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -45,6 +46,8 @@ export class Child {
   constructor(args: readonly string[], cwd = root) {
     ensureBuilt();
     this.process = spawn(process.execPath, [main, ...args], { cwd });
+    // A test that times out never reaches its own cleanup: a training child of 100,000 steps would outlive it.
+    if (expect.getState().currentTestName !== undefined) onTestFinished(() => void this.process.kill('SIGKILL'));
     this.process.stdout.setEncoding('utf8');
     this.process.stdout.on('data', (chunk: string) => {
       this.#buffer += chunk;
