@@ -70,7 +70,9 @@ export class RankProcess {
   async close(): Promise<void> {
     if (this.#exit) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'close' } satisfies RankCommand);
+    // A rank that is stopped or already going away may have closed its channel: then it is ended instead.
+    if (this.child.connected) this.child.send({ type: 'close' } satisfies RankCommand, (error) => error && this.child.kill('SIGKILL'));
+    else this.child.kill('SIGKILL');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
