@@ -8,7 +8,7 @@
  * backend and workers as data attributes — and a row with no figure (not
  * available, failed) gets an outlined stub labelled with why.
  */
-import { axis, figure, tick, xml } from '../data/svg.js';
+import { axis, figure, svgDocument, tick, xml } from '../data/svg.js';
 export { axis, tick, xml };
 import type { BenchResult, BenchRow, ScalingCurve } from './types.js';
 
@@ -156,15 +156,6 @@ export function formatSvg(result: BenchResult): string {
     '.ideal { stroke: #999; stroke-dasharray: 5 4; }',
     '.cores { stroke: #c44; stroke-dasharray: 2 3; }',
     '.curve { fill: none; stroke-width: 2; }',
-  ].join('\n');
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 10}" viewBox="0 0 ${WIDTH} ${y + 10}">`,
-    `<title>${xml(`paragen bench ${result.date}`)}</title>`,
-    `<style>\n${style}\n</style>`,
-    `<rect width="${WIDTH}" height="${y + 10}" fill="#fff"/>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
+  ];
+  return svgDocument(WIDTH, y + 10, `paragen bench ${result.date}`, style, body);
 }

@@ -29,3 +29,17 @@ export function tick(v: number): string {
   const rounded = Math.round(v * 1e6) / 1e6;
   return Number.isInteger(rounded) ? rounded.toLocaleString('en-US') : figure(rounded);
 }
+
+/** A standalone SVG document: white background, `title`, `style` rules, then `body`. */
+export function svgDocument(width: number, height: number, title: string, style: readonly string[], body: readonly string[]): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<title>${xml(title)}</title>`,
+    `<style>\n${style.join('\n')}\n</style>`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    ...body,
+    '</svg>',
+    '',
+  ].join('\n');
+}

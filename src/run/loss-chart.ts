@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { axis, tick, xml } from '../data/svg.js';
+import { axis, svgDocument, tick, xml } from '../data/svg.js';
 import { writeFileAtomic } from './atomic.js';
 import { METRICS_FILE } from './run-dir.js';
 
@@ -83,17 +83,8 @@ export function lossChartSvg(records: readonly LossRecord[], title: string): str
     '.grid { stroke: #e6e6e6; }',
     '.axis { stroke: #555; }',
     '.loss { fill: none; stroke-width: 1.5; }',
-  ].join('\n');
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">`,
-    `<title>${xml(title)}</title>`,
-    `<style>\n${style}\n</style>`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
+  ];
+  return svgDocument(WIDTH, HEIGHT, title, style, body);
 }
 
 /** Reads `<runDir>/metrics.jsonl` and writes `<runDir>/samples/losses.svg`; resolves with its path. */

@@ -73,25 +73,25 @@ export class BufferPool {
 /** A data frame's header alone, for a payload of `bytes` written after it from the caller's memory. */
 export function encodeHeader(kind: FrameKind, epoch: number, stream: number, seq: number, bytes: number): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(out, kind, epoch, stream, seq, bytes);
+  return out;
+}
+
+/** The header of a frame with a `bytes` payload, at the start of `out`. */
+function writeHeader(out: Buffer, kind: FrameKind, epoch: number, stream: number, seq: number, bytes: number): void {
   out.writeUInt32LE(COUNTED_HEADER + bytes, 0);
   out.writeUInt8(kind, 4);
   out.fill(0, 5, 8);
   out.writeUInt32LE(epoch >>> 0, 8);
   out.writeUInt32LE(stream >>> 0, 12);
   out.writeUInt32LE(seq >>> 0, 16);
-  return out;
 }
 
 /** One frame, header and payload, in one buffer (one write, and a copy the caller may reuse at once). */
 export function encodeFrame(kind: FrameKind, epoch: number, stream: number, seq: number, payload?: ArrayBufferView, pool?: BufferPool): Buffer {
   const bytes = payload?.byteLength ?? 0;
   const out = pool && bytes >= 4096 ? pool.take(HEADER_BYTES + bytes) : Buffer.allocUnsafe(HEADER_BYTES + bytes);
-  out.writeUInt32LE(COUNTED_HEADER + bytes, 0);
-  out.writeUInt8(kind, 4);
-  out.fill(0, 5, 8);
-  out.writeUInt32LE(epoch >>> 0, 8);
-  out.writeUInt32LE(stream >>> 0, 12);
-  out.writeUInt32LE(seq >>> 0, 16);
+  writeHeader(out, kind, epoch, stream, seq, bytes);
   if (payload !== undefined && bytes > 0) {
     out.set(new Uint8Array(payload.buffer, payload.byteOffset, bytes), HEADER_BYTES);
   }
