@@ -42,13 +42,16 @@ import type {
   NetworkInit,
   NetworkProtocol,
   NetworkSnapshot,
+  RingAddresses,
+  RingOpen,
+  RingPeers,
   SampleRequest,
   StepRequest,
   TensorCount,
   Timed,
 } from './protocol.js';
 
-export type { ReplicaReduce, NetworkInit, StepRequest, ChunkRequest, Timed, GradientReport, NetworkSnapshot, TensorCount, Checksum, SampleRequest, NetworkEvent, NetworkProtocol } from './protocol.js';
+export type { ReplicaReduce, NetworkInit, StepRequest, ChunkRequest, Timed, GradientReport, NetworkSnapshot, TensorCount, Checksum, SampleRequest, NetworkEvent, NetworkProtocol, RingOpen, RingAddresses, RingPeers } from './protocol.js';
 
 /** The request table of `NetworkProtocol`, spread into each network actor's own. */
 export const networkRequests = {
@@ -62,6 +65,8 @@ export const networkRequests = {
   abort: true,
   memory: true,
   checksum: true,
+  ringOpen: true,
+  ringConnect: true,
 } as const satisfies RequestTable<NetworkProtocol>;
 
 let backendChoice: BackendChoice | undefined;
@@ -204,6 +209,14 @@ export abstract class NetworkActor implements NetworkProtocol {
     return { weights: hashFloats(await this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v]) };
   }
 
+  ringOpen(request: RingOpen): Promise<RingAddresses> {
+    return this.#gradients.openRings(request.epoch, request.token);
+  }
+
+  ringConnect(request: RingPeers): Promise<void> {
+    return this.#gradients.connectRings(request);
+  }
+
   /** `n` images in [0, 1] from noise drawn with `seed`, as `LocalEngine.sample`. */
   protected async images(request: SampleRequest): Promise<{ readonly images: Float32Array }> {
     const images = await sampleImages(this.spec, this.part, request.n, new Rng(request.seed));
@@ -213,6 +226,7 @@ export abstract class NetworkActor implements NetworkProtocol {
   /** Called by the runtime when the actor stops. */
   dispose(): void {
     this.#gradients.drop();
+    void this.#gradients.close();
     this.clearStep();
     this.#staged?.dispose();
     this.part.dispose();

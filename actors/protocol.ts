@@ -4,14 +4,15 @@
  * checkpoints and checksums. Each actor's own requests are declared beside
  * it; the coordinator (`src/parallel/`) speaks these types.
  */
-import type { CollectiveEndpoint } from '../src/actor/index.js';
+import type { CollectiveEndpoint, HostPort } from '../src/actor/index.js';
 import type { BackendChoice } from '../src/domain.js';
 import type { AdamState } from '../src/models/index.js';
 import type { FileMap } from '../src/models/state.js';
 
 /**
  * How a data-parallel replica sums its gradients with its peers (a
- * collective of the runtime: shared buffers between thread hosts). `statistics`, for networks with batch norm, is the
+ * collective of the runtime: shared buffers between thread hosts, a TCP ring
+ * between process or remote hosts). `statistics`, for networks with batch norm, is the
  * group that averages the moving statistics after each update, weighted by
  * `share` — this replica's rows / the global batch: each replica normalises
  * with its own shard's statistics (as PyTorch DDP without SyncBatchNorm), but
@@ -79,6 +80,25 @@ export interface Checksum {
   readonly optimizer: number;
 }
 
+/** A TCP replica's rings for a new epoch (after a start or a restart): every frame carries it. */
+export interface RingOpen {
+  readonly epoch: number;
+  /** The run's secret: a connection that does not present it is refused. */
+  readonly token: string;
+}
+
+/** Where a replica's ring members listen (none for shared-memory replicas). */
+export interface RingAddresses {
+  readonly gradients?: HostPort;
+  readonly statistics?: HostPort;
+}
+
+/** Every replica's addresses, by replica, from their `ringOpen`. */
+export interface RingPeers {
+  readonly gradients: readonly HostPort[];
+  readonly statistics?: readonly HostPort[];
+}
+
 export interface SampleRequest {
   readonly n: number;
   readonly seed: number;
@@ -107,5 +127,9 @@ export interface NetworkProtocol {
   memory(): Promise<TensorCount>;
   /** Hashes of the weights and optimizer state, to check that replicas agree. */
   checksum(): Promise<Checksum>;
+  /** TCP replicas, rendezvous part one: closes the last rings and listens for those of `epoch`. */
+  ringOpen(request: RingOpen): Promise<RingAddresses>;
+  /** Rendezvous part two: resolves once this replica's rings are connected to its peers. */
+  ringConnect(request: RingPeers): Promise<void>;
 }
 

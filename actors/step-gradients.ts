@@ -12,8 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../src/errors.js';
 import type { NetworkPart } from '../src/models/index.js';
-import { joinAllReduce, type AllReduceMember } from '../src/actor/index.js';
-import type { ChunkRequest, ReplicaReduce } from './protocol.js';
+import { joinAllReduce, TcpMember, type AllReduceMember } from '../src/actor/index.js';
+import type { ChunkRequest, ReplicaReduce, RingAddresses, RingPeers } from './protocol.js';
 
 /** What `collect` found: the gradient report of a last chunk, and the ms spent waiting for other replicas. */
 export interface Collected {
@@ -87,6 +87,27 @@ export class StepGradients {
     held.grads = splitFlat(reduced.sum, this.#shapes);
     tf.dispose(own);
     return { gradSum: reduced.total, waited: reduced.waitedMs };
+  }
+
+  /** TCP replicas: the rings of `epoch` listening (the last ones closed); where they listen. */
+  async openRings(epoch: number, token: string): Promise<RingAddresses> {
+    const [gradients, statistics] = await Promise.all([this.#reducer, this.#statistics?.reducer].map((m) => (m instanceof TcpMember ? m.open(epoch, token) : undefined)));
+    return { ...(gradients ? { gradients } : {}), ...(statistics ? { statistics } : {}) };
+  }
+
+  /** TCP replicas: every ring connected to its peers. */
+  async connectRings(peers: RingPeers): Promise<void> {
+    const connect = (member: AllReduceMember | undefined, addresses: RingPeers['gradients'] | undefined): Promise<void> | undefined => {
+      if (!(member instanceof TcpMember)) return undefined;
+      if (!addresses) throw errors.internal(`${this.#network}: a ring rendezvous without its peers' addresses`);
+      return member.connect(addresses);
+    };
+    await Promise.all([connect(this.#reducer, peers.gradients), connect(this.#statistics?.reducer, peers.statistics)]);
+  }
+
+  /** Closes the collectives (the actor stops). */
+  async close(): Promise<void> {
+    await Promise.all([this.#reducer?.close(), this.#statistics?.reducer.close()]);
   }
 
   /** The gradients held for `step`, for `NetworkPart.apply` (they stay held until `drop`). */

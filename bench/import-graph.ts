@@ -111,7 +111,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   'src/eval': 6,
   'src/bench': 6,
   'src/serve': 7,
-  'src/cluster': 7,
+  'src/cluster': 4,
   'src/cli': 8,
   'src/index': 8,
 };

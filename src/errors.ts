@@ -158,8 +158,11 @@ export const errors = {
   /** `cannot reach NATS at nats://127.0.0.1:1: connection refused` */
   clusterUnreachable: (url: string, why: string) => new ParagenError('CLUSTER', `cannot reach NATS at ${url}: ${why}`, 1),
   /** `found 1 of 2 workers within 5000 ms: w1 (10.0.0.5:7000)` */
-  workersMissing: (wanted: number, found: readonly string[], ms: number) =>
-    new ParagenError('CLUSTER', `found ${found.length} of ${wanted} workers within ${ms} ms${found.length ? `: ${found.join(', ')}` : ''}`, 1),
+  workersMissing: (wanted: number, found: readonly string[], ms: number, busy: readonly string[] = []) =>
+    new ParagenError('CLUSTER', `found ${found.length} of ${wanted} workers within ${ms} ms${found.length ? `: ${found.join(', ')}` : ''}${busyNote(busy)}`, 1),
+  /** `no worker to replace w1 (10.0.0.5:7000) within 30000 ms` */
+  noReplacement: (lost: string, ms: number, busy: readonly string[] = []) =>
+    new ParagenError('CLUSTER', `no idle worker to replace ${lost} within ${ms} ms${busyNote(busy)}`, 1),
   /** `tensor link to rank 2 lost: connection closed` */
   peerLost: (rank: number, why: string) => new ParagenError('CLUSTER', `tensor link to rank ${rank} lost: ${why}`, 1),
   /** `tensor connection to rank 1 at 127.0.0.1:7000 refused: wrong token` */
@@ -178,4 +181,9 @@ function hex(n: number): string {
 export function combine(problems: ParagenError[]): ParagenError {
   if (problems.length === 1) return problems[0]!;
   return new ParagenError(problems[0]?.code ?? 'INVALID_VALUE', problems.map((p) => p.message).join('\n'), 2);
+}
+
+/** `; busy with other runs: w3 (10.0.0.7:7000)` */
+function busyNote(busy: readonly string[]): string {
+  return busy.length ? `; busy with other runs: ${busy.join(', ')}` : '';
 }

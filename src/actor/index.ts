@@ -1,6 +1,6 @@
 /** The actor runtime: systems of typed actors on thread or process hosts, their streams and their deaths. */
 export { ActorSystem } from './system.js';
-export type { ActorEnvelope, KindMap, SpawnOptions, SystemOptions } from './system.js';
+export type { ActorEnvelope, KindMap, SlotFactory, SpawnOptions, SystemOptions } from './system.js';
 export { ActorRef } from './ref.js';
 export { ActorDied } from './host.js';
 export type { Death, HostKind } from './host.js';
@@ -22,7 +22,7 @@ export { Prefetcher } from './prefetch.js';
 export type { PrefetchStats } from './prefetch.js';
 export { transfer } from './wire.js';
 export { compiledPath, workerEntry } from './entry.js';
-export { joinAllReduce, abortGroup, createGroup, isAborted, resetGroup, ReduceAborted } from './collective/index.js';
-export type { AllReduceMember, CollectiveEndpoint, GroupMember, Reduced, ReduceGroup } from './collective/index.js';
+export { joinAllReduce, abortGroup, createGroup, isAborted, resetGroup, ReduceAborted, TcpMember, TENSOR_ADVERTISE_ENV, TENSOR_LISTEN_ENV } from './collective/index.js';
+export type { AllReduceMember, CollectiveEndpoint, GroupMember, HostPort, Reduced, ReduceGroup, TcpEndpoint } from './collective/index.js';
 export { TaskPool } from './pool.js';
 export type { TaskPoolOptions } from './pool.js';

@@ -119,13 +119,14 @@ function lossesText(step: StepEvent | undefined): string {
 function eventLine(event: RunEvent, start: StartEvent | undefined, last?: StepEvent): string | undefined {
   switch (event.type) {
     case 'start': {
-      const { config, backend, strategy, totalSteps, startStep, placement, runDir } = event;
+      const { config, backend, strategy, totalSteps, startStep, placement, runDir, hosts } = event;
       const length = config.steps !== undefined ? `${config.steps} steps` : `${config.epochs} epoch(s), ${totalSteps} steps`;
       const where = Object.entries(placement).map(([actor, worker]) => `${actor}→${worker}`).join(' ');
       return [
         `training ${config.model} on ${config.dataset}: ${length}, batch ${config.batchSize}`,
         `  backend ${backend.name} (${backend.reason})`,
         `  strategy ${strategy.reason}; placement${strategy.name === 'data' ? ' of replica 0 (each replica has its own workers)' : ''} ${where || 'none'}`,
+        ...(hosts ? [`  cluster: ${hosts.map((host, worker) => `worker ${worker} on ${host}`).join(', ')}`] : []),
         `  run directory ${runDir}${startStep > 0 ? `, resuming after step ${startStep}` : ''}`,
       ].join('\n');
     }

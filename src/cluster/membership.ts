@@ -15,6 +15,8 @@ import { errors } from '../errors.js';
 export const WORKER_SERVICE = 'paragen-worker';
 export const HEARTBEAT_SUBJECT = 'paragen.workers.heartbeat';
 export const LEAVE_SUBJECT = 'paragen.workers.leave';
+/** The subject of a worker's request endpoint `op` (`status`, `place`, `release`: worker.ts). */
+export const workerSubject = (id: string, op: string): string => `paragen.worker.${id}.${op}`;
 /** The client name a worker's NATS connection carries (what `$SYS` disconnect events name). */
 export const workerClientName = (name: string): string => `${WORKER_SERVICE}:${name}`;
 
@@ -62,11 +64,6 @@ export async function registerWorker(nc: NatsConnection, meta: WorkerMetadata, h
     },
   });
   const id = service.info().id;
-  // Answers "what are you doing": the coordinator's placement will extend this endpoint.
-  service.addEndpoint('status', {
-    subject: `paragen.worker.${id}.status`,
-    handler: (_error, msg) => msg.respond(JSON.stringify({ state: 'idle', name: meta.name })),
-  });
   const beat = (): void => nc.publish(HEARTBEAT_SUBJECT, JSON.stringify({ id, name: meta.name } satisfies Heartbeat));
   beat();
   const timer = setInterval(beat, heartbeatMs);
@@ -118,25 +115,28 @@ export async function discoverWorkers(nc: NatsConnection, options: DiscoverOptio
   const { count, timeoutMs } = options;
   if (!Number.isInteger(count) || count < 1) throw errors.invalidValue('workers', 'a positive integer', count);
   const deadline = Date.now() + timeoutMs;
-  const found = new Map<string, WorkerInfo>();
-  const client = new Svcm(nc).client({ strategy: 'timer', maxWait: options.roundMs ?? 300 });
   for (;;) {
-    try {
-      for await (const info of await client.info(WORKER_SERVICE)) {
-        const worker = workerFrom(info);
-        if (worker) found.set(worker.id, worker);
-      }
-    } catch (error) {
-      // No worker subscribed yet: the server says so at once; wait and ask again.
-      if (!(error instanceof NoRespondersError)) throw error;
-    }
-    if (found.size >= count) break;
-    if (Date.now() >= deadline) {
-      throw errors.workersMissing(count, [...found.values()].sort(byName).map(describeWorker), timeoutMs);
-    }
+    const found = await listWorkers(nc, options.roundMs);
+    if (found.length >= count) return found.slice(0, count);
+    if (Date.now() >= deadline) throw errors.workersMissing(count, found.map(describeWorker), timeoutMs);
     await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))));
   }
-  return [...found.values()].sort(byName).slice(0, count);
+}
+
+/** Every worker that answers one round of `$SRV.INFO` (collected for `roundMs`, default 300), by name. */
+export async function listWorkers(nc: NatsConnection, roundMs = 300): Promise<WorkerInfo[]> {
+  const found = new Map<string, WorkerInfo>();
+  const client = new Svcm(nc).client({ strategy: 'timer', maxWait: roundMs });
+  try {
+    for await (const info of await client.info(WORKER_SERVICE)) {
+      const worker = workerFrom(info);
+      if (worker) found.set(worker.id, worker);
+    }
+  } catch (error) {
+    // No worker subscribed yet: the server says so at once.
+    if (!(error instanceof NoRespondersError)) throw error;
+  }
+  return [...found.values()].sort(byName);
 }
 
 const byName = (a: WorkerInfo, b: WorkerInfo): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1);

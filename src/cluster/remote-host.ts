@@ -7,12 +7,16 @@
  * `WorkerSlot` whose hosts speak the process-host protocol (`IpcMux`) over
  * that socket. A lost socket is the host's death, like a process exit.
  *
+ * The coordinator learns where to connect asynchronously (placement through
+ * NATS, cluster.ts), so a host is built at once and connects when its target
+ * is known; a target that cannot be found is the host's death.
+ *
  * Not yet: the death note of the remote child (only its exit code and signal
- * travel), placement through NATS, epochs on this channel, reconnects.
+ * travel), reconnects after a network blip (a lost socket is a restart).
  */
 import { fork } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
-import { createConnection, type Server, type Socket } from 'node:net';
+import { Socket, type Server } from 'node:net';
 import { workerEntry } from '../actor/entry.js';
 import { type ActorLink, type Death, type Host, type WorkerSlot } from '../actor/host.js';
 import { IpcMux, type IpcChannel, type IpcMessage } from '../actor/ipc.js';
@@ -32,12 +36,17 @@ export interface ServeOptions {
   /** The token a caller must present (the run's). */
   readonly token: () => string | undefined;
   readonly log?: (line: string) => void;
+  /** Added to each forked host's environment (where its tensor rings listen: tcp-member.ts). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Told the number of callers served whenever it changes. */
+  readonly onActive?: (open: number) => void;
 }
 
 /** Worker side: serves process hosts to authenticated callers on `server`. Returns a function that stops serving. */
 export function serveRemoteHosts(server: Server, options: ServeOptions): () => void {
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   const entry = workerEntry(import.meta.url, '../actor/process-entry.js');
+  let open = 0;
   const onConnection = (socket: Socket): void => {
     const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const channel = new SocketChannel<RemoteMessage>(socket);
@@ -56,7 +65,12 @@ export function serveRemoteHosts(server: Server, options: ServeOptions): () => v
         channel.close();
         return;
       }
-      const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(entry, [], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, ...options.env },
+      });
+      options.onActive?.(++open);
       child.on('message', (m: IpcMessage) => channel.send({ k: 'ipc', m }));
       channel.on('message', (relayed: RemoteMessage) => {
         if (relayed.k === 'ipc' && child.connected) child.send(relayed.m);
@@ -68,6 +82,7 @@ export function serveRemoteHosts(server: Server, options: ServeOptions): () => v
       // The caller went away: nothing is left to serve.
       channel.on('close', () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        options.onActive?.(--open);
       });
     };
     channel.on('message', first);
@@ -110,6 +125,12 @@ class RelayChannel implements IpcChannel {
   }
 }
 
+/** Where a remote host is: the worker's tensor port, and how deaths name it (`w1 (10.0.0.5:7000)`). */
+export interface RemoteTarget {
+  readonly address: HostPort;
+  readonly label: string;
+}
+
 class RemoteHost implements Host {
   // The same protocol as a process host, so to the system it is one.
   readonly kind = 'process' as const;
@@ -119,26 +140,35 @@ class RemoteHost implements Host {
   readonly #mux: IpcMux;
   readonly #gone: Promise<void>;
   readonly #actors: MuxActors;
+  #cause: string;
   #dead = false;
   #closing = false;
 
-  constructor(worker: number, address: HostPort, token: string) {
+  constructor(worker: number, target: Promise<RemoteTarget>, token: string) {
     this.worker = worker;
-    const where = formatHostPort(address);
-    const socket = createConnection({ host: address.host, port: address.port });
+    const socket = new Socket();
     this.#channel = new SocketChannel<RemoteMessage>(socket);
     this.#mux = new IpcMux(new RelayChannel(this.#channel));
-    let cause = `worker ${worker} (remote ${where}) lost: connection closed`;
+    let where = 'remote, not yet placed';
+    this.#cause = `worker ${worker} (${where}) lost: connection closed`;
+    const say = (what: string): void => void (this.#cause = `worker ${worker} (${where}) ${what}`);
     socket.once('connect', () => this.#channel.send({ k: 'hello', token }));
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      cause = `worker ${worker} (remote ${where}) lost: ${error.code === 'ECONNREFUSED' ? 'connection refused' : 'connection failed'}`;
-    });
+    socket.once('error', (error: NodeJS.ErrnoException) => say(`lost: ${error.code === 'ECONNREFUSED' ? 'connection refused' : 'connection failed'}`));
+    target.then(
+      ({ address, label }) => {
+        where = `remote ${label}`;
+        say('lost: connection closed');
+        if (this.#closing) socket.destroy();
+        else socket.connect({ host: address.host, port: address.port });
+      },
+      (error: unknown) => {
+        this.#cause = `worker ${worker}: ${error instanceof Error ? error.message : String(error)}`;
+        socket.destroy();
+      },
+    );
     this.#channel.on('message', (message: RemoteMessage) => {
-      if (message.k === 'exit') {
-        cause = `worker ${worker} (remote ${where}) ${message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`}`;
-      } else if (message.k === 'refused') {
-        cause = `worker ${worker} (remote ${where}) refused the connection: ${message.why}`;
-      }
+      if (message.k === 'exit') say(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
+      else if (message.k === 'refused') say(`refused the connection: ${message.why}`);
     });
     let resolveDeath!: (death: Death) => void;
     this.died = new Promise((resolve) => (resolveDeath = resolve));
@@ -148,10 +178,17 @@ class RemoteHost implements Host {
         resolve();
         if (this.#closing) return;
         this.#dead = true;
-        resolveDeath({ worker, cause });
+        resolveDeath({ worker, cause: this.#cause });
       }),
     );
     this.#actors = new MuxActors(this.#mux, this.died);
+  }
+
+  /** The coordinator learnt that the worker is gone (a missed heartbeat): its death, with that cause. */
+  lose(cause: string): void {
+    if (this.#dead || this.#closing) return;
+    this.#cause = `worker ${this.worker} ${cause}`;
+    this.#channel.close();
   }
 
   get dead(): boolean {
@@ -178,27 +215,36 @@ class RemoteHost implements Host {
   }
 }
 
-/** Coordinator side: worker `worker` of a system, hosted by the `paragen worker` at `address`. */
+/**
+ * Coordinator side: worker `worker` of a system, hosted by a `paragen worker`:
+ * the one at a fixed address, or the one `target()` finds (asked again at
+ * every revival: a replacement when the last one is gone).
+ */
 export class RemoteSlot implements WorkerSlot {
   readonly kind = 'process' as const;
   readonly worker: number;
-  readonly #address: HostPort;
+  readonly #target: () => Promise<RemoteTarget>;
   readonly #token: string;
   #current: RemoteHost;
 
-  constructor(worker: number, address: HostPort, token: string) {
+  constructor(worker: number, target: HostPort | (() => Promise<RemoteTarget>), token: string) {
     this.worker = worker;
-    this.#address = address;
+    this.#target = typeof target === 'function' ? target : () => Promise.resolve({ address: target, label: formatHostPort(target) });
     this.#token = token;
-    this.#current = new RemoteHost(worker, address, token);
+    this.#current = new RemoteHost(worker, this.#target(), token);
   }
 
   get current(): Host {
     return this.#current;
   }
 
+  /** Ends the current host as lost, with `cause` (`w1 (…) lost: no heartbeat for 3000 ms`). */
+  lose(cause: string): void {
+    this.#current.lose(cause);
+  }
+
   revive(): Host {
-    this.#current = new RemoteHost(this.worker, this.#address, this.#token);
+    this.#current = new RemoteHost(this.worker, this.#target(), this.#token);
     return this.#current;
   }
 

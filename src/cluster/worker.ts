@@ -1,9 +1,16 @@
 /**
  * A worker host: connected to the cluster's NATS server, registered with its
  * metadata, holding its tensor port, up until it is told to drain. It outlives
- * runs; hosting a run's actors on it is the remote host kind's job (not built
- * yet), so for now every tensor connection is refused and logged: no run, no
- * token to present.
+ * runs and hosts one at a time:
+ *
+ * - a coordinator places a run on it over NATS (`place`, with the run's
+ *   random token) and releases it after (`release`); a placement whose
+ *   coordinator went away (no host connection for `leaseMs`) lapses;
+ * - on the tensor port it serves process hosts (remote-host.ts) to callers
+ *   that present the placed run's token; any other connection is refused
+ *   and logged;
+ * - the processes it forks listen for their all-reduce rings where this
+ *   worker listens, and tell peers the address it advertises.
  */
 import { createServer, type Server } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
@@ -11,7 +18,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { formatHostPort, type HostPort } from '../actor/collective/tcp-mesh.js';
 import { errors } from '../errors.js';
 import { connectCluster, type ClusterCredentials } from './connect.js';
-import { registerWorker, workerClientName, type RegisteredWorker, type WorkerInfo } from './membership.js';
+import { registerWorker, workerClientName, workerSubject, type RegisteredWorker, type WorkerInfo } from './membership.js';
+import { serveRemoteHosts } from './remote-host.js';
+import { TENSOR_ADVERTISE_ENV, TENSOR_LISTEN_ENV } from '../actor/index.js';
 
 export interface WorkerOptions extends ClusterCredentials {
   readonly connect: string;
@@ -21,7 +30,23 @@ export interface WorkerOptions extends ClusterCredentials {
   readonly backend: string;
   readonly version: string;
   readonly heartbeatMs?: number;
+  /** A placement with no host connection this long has lost its coordinator and lapses, ms (default 30000). */
+  readonly leaseMs?: number;
   readonly log?: (line: string) => void;
+}
+
+/** A `place` request: the run and the token its host connections present. */
+export interface PlaceRequest {
+  readonly run: string;
+  readonly token: string;
+}
+
+/** A worker's answer to `place`, `release` and `status`. */
+export interface PlaceReply {
+  readonly ok: boolean;
+  /** The run placed here, if any. */
+  readonly run?: string;
+  readonly why?: string;
 }
 
 export interface WorkerHost {
@@ -33,11 +58,8 @@ export interface WorkerHost {
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 
-function listenOn(address: HostPort, log: (line: string) => void): Promise<Server> {
-  const server = createServer((socket) => {
-    log(`tensor connection from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} refused: no run is placed on this worker`);
-    socket.destroy();
-  });
+function listenOn(address: HostPort): Promise<Server> {
+  const server = createServer();
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EADDRNOTAVAIL' ? 'address not on this host' : 'cannot listen there';
@@ -54,7 +76,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHost> {
     throw errors.invalidValue('advertise', `the HOST:PORT other workers reach (required when --listen is ${formatHostPort(listen)})`, undefined);
   }
   const name = options.name ?? `${hostname()}-${process.pid}`;
-  const server = await listenOn(listen, log);
+  const server = await listenOn(listen);
   const bound = server.address();
   const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
   const advertise = options.advertise ?? { host: listen.host, port };
@@ -86,15 +108,107 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHost> {
     cores: availableParallelism(),
     version: options.version,
   };
+  const placement = new Placement(options.leaseMs ?? 30_000, log);
+  const stopServing = serveRemoteHosts(server, {
+    token: () => placement.token,
+    log,
+    env: { [TENSOR_LISTEN_ENV]: listen.host, [TENSOR_ADVERTISE_ENV]: advertise.host },
+    onActive: (open) => placement.active(open),
+  });
+  const answer = (handle: (data: Partial<PlaceRequest>) => PlaceReply) => ({
+    subject: '',
+    handler: (_error: Error | null, msg: { json<T>(): T; respond(data: string): boolean }) => {
+      let data: Partial<PlaceRequest> = {};
+      try {
+        data = msg.json<Partial<PlaceRequest>>();
+      } catch {
+        // Not JSON: treated as an empty request.
+      }
+      msg.respond(JSON.stringify(handle(data)));
+    },
+  });
+  for (const [op, handle] of [
+    ['status', () => placement.status()],
+    ['place', (data: Partial<PlaceRequest>) => placement.place(data)],
+    ['release', (data: Partial<PlaceRequest>) => placement.release(data.run)],
+  ] as const) {
+    registered.service.addEndpoint(op, { ...answer(handle), subject: workerSubject(registered.id, op) });
+  }
   let drained: Promise<void> | undefined;
   return {
     info,
     nc,
     drain: () =>
       (drained ??= (async () => {
+        placement.release(placement.run);
         await registered.deregister();
         await nc.drain();
+        stopServing();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })()),
   };
+}
+
+/** The run this worker hosts, if any, and its lease. */
+class Placement {
+  #run: string | undefined;
+  #token: string | undefined;
+  #open = 0;
+  #lapse: NodeJS.Timeout | undefined;
+  readonly #leaseMs: number;
+  readonly #log: (line: string) => void;
+
+  constructor(leaseMs: number, log: (line: string) => void) {
+    this.#leaseMs = leaseMs;
+    this.#log = log;
+  }
+
+  get run(): string | undefined {
+    return this.#run;
+  }
+
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  status(): PlaceReply {
+    return this.#run === undefined ? { ok: true } : { ok: true, run: this.#run };
+  }
+
+  place(request: Partial<PlaceRequest>): PlaceReply {
+    const { run, token } = request;
+    if (typeof run !== 'string' || typeof token !== 'string' || token.length < 16) return { ok: false, why: 'a place request needs a run and a token' };
+    if (this.#run !== undefined && this.#run !== run) return { ok: false, run: this.#run, why: `busy with run ${this.#run}` };
+    if (this.#run === undefined) this.#log(`placed: run ${run}`);
+    this.#run = run;
+    this.#token = token;
+    this.#arm();
+    return { ok: true, run };
+  }
+
+  release(run: string | undefined): PlaceReply {
+    if (this.#run === undefined || run !== this.#run) return { ok: this.#run === undefined, ...(this.#run ? { run: this.#run } : {}) };
+    this.#log(`released: run ${run}`);
+    this.#run = undefined;
+    this.#token = undefined;
+    clearTimeout(this.#lapse);
+    return { ok: true };
+  }
+
+  active(open: number): void {
+    this.#open = open;
+    this.#arm();
+  }
+
+  /** With no host connection, the placement lapses after the lease. */
+  #arm(): void {
+    clearTimeout(this.#lapse);
+    if (this.#run === undefined || this.#open > 0) return;
+    const run = this.#run;
+    this.#lapse = setTimeout(() => {
+      this.#log(`run ${run}: no host connection for ${this.#leaseMs} ms; placement lapsed`);
+      this.release(run);
+    }, this.#leaseMs);
+    this.#lapse.unref();
+  }
 }

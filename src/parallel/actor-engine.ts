@@ -18,7 +18,8 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Subject, type Subscription } from 'rxjs';
 import { paragenSystem } from '../../actors/catalog.js';
 import type { TensorCount } from '../../actors/protocol.js';
-import { ActorDied, type FaultPlan, type HostKind } from '../actor/index.js';
+import { ActorDied, type FaultPlan, type HostKind, type SlotFactory } from '../actor/index.js';
+import { newRunToken } from '../actor/collective/tcp-mesh.js';
 import { gpuEnvironment, visibleCudaDevices, type BackendChoice } from '../backend/index.js';
 import { BatchSampler, type Dataset } from '../data/index.js';
 import type { ActorName, NetworkName, PipelineSchedule, StrategyChoice } from '../domain.js';
@@ -70,6 +71,10 @@ export interface ActorEngineHooks {
   readonly onSpawn?: (networks: ReadonlyMap<string, NetworkRef>) => void;
   /** webgpu: keep actors in thread hosts instead of process hosts (gpu-hosts.ts says why they move). */
   readonly webgpuThreads?: boolean;
+  /** Process hosts: each worker's slot built here instead (a remote host's, src/cluster). */
+  readonly slot?: SlotFactory;
+  /** TCP replicas: the longest one all-reduce may wait for a peer, ms (default 30000). */
+  readonly ringTimeoutMs?: number;
 }
 
 const CHECKSUM_EVERY = 50;
@@ -132,6 +137,7 @@ export class ActorEngine implements Engine {
     const system = paragenSystem({
       host: plan.host,
       workers: plan.workers,
+      ...(hooks.slot ? { slot: hooks.slot } : {}),
       ...(hooks.resourceLimits ? { resourceLimits: hooks.resourceLimits } : {}),
       ...(devices.length > 0 ? { env: (worker: number) => gpuEnvironment(worker, plan.workers, devices) } : {}),
     });
@@ -144,9 +150,13 @@ export class ActorEngine implements Engine {
         prefetch: options.prefetch,
         network: { model: options.model, seed: options.seed, lr: options.lr, beta1: options.beta1, backend: options.backend },
         backend: options.backend,
+        collective: plan.host === 'thread' ? 'shared' : 'tcp',
+        ...(hooks.ringTimeoutMs === undefined ? {} : { ringTimeoutMs: hooks.ringTimeoutMs }),
         ...(fault ? { fault } : {}),
       });
-      const runner = new StepRunner({ spec, plan, system, topology, sampler, rng: stepRng(options.seed), batchSize: options.batchSize, checksumEvery });
+      const token = newRunToken();
+      const runner = new StepRunner({ spec, plan, system, topology, sampler, rng: stepRng(options.seed), batchSize: options.batchSize, checksumEvery, token });
+      await runner.connect();
       const engine = new ActorEngine(options, { spec, plan, sampler, runner, system });
       hooks.onSpawn?.(new Map(runner.networks.map((ref) => [ref.name, ref])));
       await engine.#supervisor.takeSnapshot();

@@ -5,9 +5,10 @@
  * one Dawn instance each, sharing the adapter — where a crash ends only that
  * child, and supervision restarts it from its snapshot.
  *
- * Data-parallel replicas are the exception: their all-reduce lives in memory
- * shared between threads, so they stay in threads and rely on the cooperative
- * stop (each actor finishes its request before its thread is ended).
+ * Data-parallel replicas are the exception: in threads they all-reduce in
+ * shared memory, faster than the TCP ring process hosts use, so they stay in
+ * threads and rely on the cooperative stop (each actor finishes its request
+ * before its thread is ended). `--host process` moves them.
  */
 import { activeBackend, type BackendChoice } from '../backend/index.js';
 import type { StrategyPlan } from './strategy.js';

@@ -1,6 +1,6 @@
 /** Parallel strategies: an engine per strategy, chosen from the run's config. */
 import type { Dataset } from '../data/index.js';
-import { ActorEngine, type ActorEngineOptions } from './actor-engine.js';
+import { ActorEngine, type ActorEngineHooks, type ActorEngineOptions } from './actor-engine.js';
 import type { Engine } from './engine.js';
 
 export type { Engine, EngineEvent, StateFiles, StepResult } from './engine.js';
@@ -22,6 +22,6 @@ export type { StageOp } from './pipeline.js';
  * The tests check every strategy against `LocalEngine` (`test/reference/`),
  * every network in the calling thread, which they pass as `train(config, { engine })`.
  */
-export async function createEngine(config: ActorEngineOptions, dataset: Dataset): Promise<Engine> {
-  return ActorEngine.create(config, dataset);
+export async function createEngine(config: ActorEngineOptions, dataset: Dataset, hooks?: ActorEngineHooks): Promise<Engine> {
+  return ActorEngine.create(config, dataset, hooks);
 }

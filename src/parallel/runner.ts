@@ -36,6 +36,7 @@ import type { StateFiles, StepResult } from './engine.js';
 import { filesOf } from './engine-input.js';
 import { ENGINE_STATE_FILE, engineStateFile, type EngineState } from './engine-state.js';
 import { stageZeroOrder, type StageOp } from './pipeline.js';
+import { ringRendezvous } from './rendezvous.js';
 import { checkReplicas } from './replica-check.js';
 import { ganStep, settleAll, vaeStep, type NetworkRef, type ReplicaStep, type StepRun, type StepSchedule } from './schedule.js';
 import type { Snapshot } from './snapshot.js';
@@ -55,6 +56,8 @@ export interface RunnerParts {
   readonly batchSize: number;
   /** Steps between the replicas' checksum comparisons (also at every save). */
   readonly checksumEvery: number;
+  /** TCP replicas: the run's secret, presented by every ring connection. */
+  readonly token: string;
 }
 
 export class StepRunner implements Supervised<Snapshot> {
@@ -68,6 +71,8 @@ export class StepRunner implements Supervised<Snapshot> {
   readonly #stats: StepStats;
   #cursor: Cursor = { epoch: 0, index: 0 };
   #done = 0;
+  /** TCP replicas: the rings' fencing number, bumped at every restart. */
+  #ringEpoch = 0;
   /** The last step's update, sent and not yet awaited. */
   #pending: Promise<void> | undefined;
   /** The next step's shards, asked for ahead. */
@@ -162,8 +167,22 @@ export class StepRunner implements Supervised<Snapshot> {
     this.#done = snapshot.step;
   }
 
-  revive(worker: number): Promise<void> {
-    return this.#parts.system.revive(worker);
+  /** The rings' first rendezvous (TCP replicas; nothing to do otherwise). */
+  connect(): Promise<void> {
+    return ringRendezvous(this.#parts.topology, this.#ringEpoch, this.#parts.token);
+  }
+
+  /** A fresh host for `worker`; TCP replicas then meet again at the next epoch, every old ring closed. */
+  async revive(worker: number): Promise<void> {
+    await this.#parts.system.revive(worker);
+    if (!this.#parts.topology.rings) return;
+    this.#ringEpoch += 1;
+    await ringRendezvous(this.#parts.topology, this.#ringEpoch, this.#parts.token);
+  }
+
+  /** The rings' epoch: 0 from the start, +1 per restart. */
+  get ringEpoch(): number {
+    return this.#ringEpoch;
   }
 
   /** With replicas: their weights and optimizer states must agree (`errors.replicasDiverged`). */

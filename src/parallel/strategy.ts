@@ -211,9 +211,6 @@ function plan(
   if (input.host === 'thread' && (input.backend === 'gpu' || input.backend === 'native')) {
     throw errors.backendUnavailable(fixes.thread(input.backend));
   }
-  if (input.host === 'process' && grid.replicas > 1) {
-    throw errors.invalidValue('host', `'thread' for ${grid.replicas} replicas (they all-reduce in memory shared between threads)`, input.host);
-  }
   const placement: Partial<Record<ActorName, number>> =
     grid.stages === 1
       ? Object.fromEntries(FAMILY_ACTORS[family].map((a) => [a, 0]))

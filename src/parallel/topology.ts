@@ -1,9 +1,10 @@
 /**
  * The actors of a plan: for each replica, a data loader (serving the
  * replica's shard) and the model's two network actors, on the replica's
- * workers; with more than one replica, the shared buffers the replicas
- * all-reduce in (one per network, and one more for a network's batch-norm
- * moving statistics).
+ * workers; with more than one replica, the groups the replicas all-reduce
+ * in (one per network, and one more for a network's batch-norm moving
+ * statistics): shared buffers between thread hosts, TCP rings (connected by
+ * `ringRendezvous`, rendezvous.ts) between process or remote hosts.
  *
  * Names. Replica 0's actors have the plain names (`generator`, `dataLoader`,
  * …: what `placement`, `--fault` and restart events use); replica r's carry
@@ -35,8 +36,10 @@ export interface Replica {
 
 export interface Topology {
   readonly replicas: readonly Replica[];
-  /** Every shared all-reduce buffer (none with one replica): aborted when a step fails, reset after. */
+  /** Every shared all-reduce buffer (none with one replica or TCP rings): aborted when a step fails, reset after. */
   readonly groups: readonly ReduceGroup[];
+  /** Whether the replicas all-reduce over TCP rings, which need a rendezvous at every epoch. */
+  readonly rings: boolean;
 }
 
 /** What the actors are built from. */
@@ -48,6 +51,10 @@ export interface TopologyInput {
   readonly prefetch: number;
   readonly network: Omit<NetworkInit, 'replica'>;
   readonly backend: BackendChoice;
+  /** How replicas all-reduce: `shared` memory (thread hosts) or `tcp` rings (process and remote hosts). */
+  readonly collective: 'shared' | 'tcp';
+  /** TCP rings: the longest one all-reduce may wait, ms (default 30000). */
+  readonly ringTimeoutMs?: number;
   /** A planned fault, for replica 0's actor of that name. */
   readonly fault?: { readonly actor: ActorName; readonly plan: FaultPlan };
 }
@@ -66,7 +73,13 @@ export function roleOf(name: string): ActorName {
 export async function spawnTopology(system: ParagenSystem, input: TopologyInput): Promise<Topology> {
   const { spec, plan, batchSize } = input;
   const networks = spec.networks as readonly NetworkName[];
-  const groups = plan.replicas > 1 ? networks.map((n) => networkGroups(spec, n, plan.replicas)) : [];
+  const sizes = plan.replicas > 1 ? networks.map((n) => networkSizes(spec, n)) : [];
+  const tcp = input.collective === 'tcp';
+  const groups = tcp ? [] : sizes.map(({ gradients, statistics }) => ({
+    gradients: createGroup(plan.replicas, gradients),
+    ...(statistics > 0 ? { statistics: createGroup(plan.replicas, statistics) } : {}),
+  }));
+  const timeout = input.ringTimeoutMs === undefined ? {} : { timeoutMs: input.ringTimeoutMs };
   const shards = layoutBatch(batchSize, plan.replicas, plan.microbatches);
   const spawns: Promise<Replica>[] = [];
   for (let rank = 0; rank < plan.replicas; rank++) {
@@ -77,13 +90,18 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
     });
     const shard = shards[rank]!;
     const init = (index: number): NetworkInit => {
+      const size = sizes[index];
+      if (!size) return input.network;
+      const share = shard.size / batchSize;
+      const ring = (length: number) => ({ via: 'tcp' as const, rank, size: plan.replicas, length, ...timeout });
       const group = groups[index];
-      if (!group) return input.network;
-      const replica: ReplicaReduce = {
-        gradients: { via: 'shared', member: { ...group.gradients, rank } },
-        ...(group.statistics ? { statistics: { via: 'shared', member: { ...group.statistics, rank } } } : {}),
-        share: shard.size / batchSize,
-      };
+      const replica: ReplicaReduce = group
+        ? {
+            gradients: { via: 'shared', member: { ...group.gradients, rank } },
+            ...(group.statistics ? { statistics: { via: 'shared', member: { ...group.statistics, rank } } } : {}),
+            share,
+          }
+        : { gradients: ring(size.gradients), ...(size.statistics > 0 ? { statistics: ring(size.statistics) } : {}), share };
       return { ...input.network, replica };
     };
     const loader = system.spawn(
@@ -114,7 +132,7 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
     );
   }
   const replicas = await settleAll(spawns);
-  return { replicas, groups: groups.flatMap((g) => (g.statistics ? [g.gradients, g.statistics] : [g.gradients])) };
+  return { replicas, groups: groups.flatMap((g) => (g.statistics ? [g.gradients, g.statistics] : [g.gradients])), rings: tcp && plan.replicas > 1 };
 }
 
 /** Every network actor of every replica, replica by replica, in the model's network order. */
@@ -128,20 +146,16 @@ export function networkRefsOf(actors: NetworkActors): NetworkRef[] {
 }
 
 /**
- * The all-reduce buffers of `network` for `replicas`: its trainable floats,
- * and its other weights (batch norm's moving statistics) when it has any.
- * The sizes come from building the network once here, without training it.
+ * The all-reduce rows of `network`: its trainable floats, and its other
+ * weights (batch norm's moving statistics; 0 when it has none). The sizes
+ * come from building the network once here, without training it.
  */
-function networkGroups(spec: ModelSpec, network: NetworkName, replicas: number): { gradients: ReduceGroup; statistics?: ReduceGroup } {
+function networkSizes(spec: ModelSpec, network: NetworkName): { gradients: number; statistics: number } {
   const model = (spec.buildNetwork as (n: NetworkName, seed: number) => tf.Sequential)(network, 0);
   try {
     const count = (weights: readonly { shape: readonly (number | null)[] }[]) =>
       weights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
-    const statistics = count(model.nonTrainableWeights);
-    return {
-      gradients: createGroup(replicas, count(model.trainableWeights)),
-      ...(statistics > 0 ? { statistics: createGroup(replicas, statistics) } : {}),
-    };
+    return { gradients: count(model.trainableWeights), statistics: count(model.nonTrainableWeights) };
   } finally {
     model.dispose();
   }

@@ -174,13 +174,16 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
 
   const model: ModelName = values.model ?? FIELDS.model.default;
   const { fault } = values;
+  if (values.cluster !== undefined && values.host === 'thread') {
+    problems.push(errors.invalidValue('host', "'process' (or unset) with --cluster: actors run in processes on the workers", values.host));
+  }
   // The strategy's rules live in its planner: asking it here refuses everything it would refuse later.
   try {
     planStrategy({
       model,
       strategy: values.strategy ?? FIELDS.strategy.default,
       ...(values.workers === undefined ? {} : { workers: values.workers }),
-      host: values.host ?? FIELDS.host.default,
+      host: values.cluster !== undefined ? 'process' : (values.host ?? FIELDS.host.default),
       microbatches: values.microbatches ?? FIELDS.microbatches.default,
       schedule: values.schedule ?? FIELDS.schedule.default,
       batchSize: values.batchSize ?? FIELDS.batchSize.byFamily[modelFamily(model)],
@@ -229,6 +232,8 @@ export function parseConfig<C extends CommandName = 'train'>(
     }
     if (value !== undefined) result[name] = value;
   }
+  // A cluster's actors live in processes the workers fork.
+  if (command === 'train' && result.cluster !== undefined) result.host = 'process';
   if (command === 'train' && result.epochs === undefined && result.steps === undefined) {
     result.epochs = DEFAULT_EPOCHS;
   }

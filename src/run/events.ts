@@ -26,6 +26,11 @@ export interface StartEvent {
    * no generator); with data-parallel replicas, replica 0's actors.
    */
   readonly placement: Partial<Record<ActorName, WorkerId>>;
+  /**
+   * A cluster run: the `paragen worker` hosting each worker id, `name (host:port)`.
+   * Replica r's actors are on workers `placement + r × stages`.
+   */
+  readonly hosts?: readonly string[];
   readonly backend: RunBackend;
   /** The strategy run (what `auto` resolved to), its worker count, and why. */
   readonly strategy: { readonly name: string; readonly workers: number; readonly reason: string };

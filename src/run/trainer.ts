@@ -11,7 +11,9 @@ import { Subject, type Observable } from 'rxjs';
 import { useBackend, type BackendInfo } from '../backend/index.js';
 import { IN_MEMORY, inMemoryDataset, loadDataset, type Dataset, type InMemoryDataset } from '../data/index.js';
 import { errors, ParagenError } from '../errors.js';
-import { createEngine, type Engine } from '../parallel/index.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { createEngine, type ActorEngineHooks, type Engine } from '../parallel/index.js';
+import { clusterHooks, clusterHosts, joinRunCluster } from './cluster-run.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseConfig } from './config.js';
 import type { ConfigValues, RunConfig, RunConfigInput } from './config-schema.js';
@@ -64,7 +66,7 @@ export interface TrainOptions {
   /** Milliseconds, monotonic; default `performance.now`. */
   readonly clock?: () => number;
   /** Builds the strategy's engine; default `createEngine`. */
-  readonly engine?: (config: RunConfig, dataset: Dataset) => Promise<Engine>;
+  readonly engine?: (config: RunConfig, dataset: Dataset, hooks?: ActorEngineHooks) => Promise<Engine>;
   /** Aborting it stops the run as `stop()` does: the step in flight finishes, then a checkpoint. */
   readonly signal?: AbortSignal;
 }
@@ -168,7 +170,7 @@ async function runLoop(
 ): Promise<RunSummary> {
   const clock = options.clock ?? (() => performance.now());
   const started = clock();
-  const opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids } = {};
+  const opened: Opened = {};
   try {
     const prepared = await prepare(input);
     const run = await open(prepared, options, events, opened);
@@ -194,8 +196,18 @@ async function runLoop(
   } finally {
     await opened.grids?.close().catch(() => undefined);
     await opened.engine?.close().catch(() => undefined);
+    await opened.cluster?.close().catch(() => undefined);
     await opened.runDir?.close().catch(() => undefined);
   }
+}
+
+/** What a run has opened so far: closed in reverse, whatever happens. */
+interface Opened {
+  run?: OpenRun;
+  runDir?: RunDir;
+  engine?: Engine;
+  grids?: Grids;
+  cluster?: Cluster;
 }
 
 /** Everything that can be refused, refused before anything is written: the settings, the backend, the data. */
@@ -210,8 +222,10 @@ async function open(
   { config, backend, dataset }: { config: RunConfig; backend: BackendInfo; dataset: Dataset },
   options: TrainOptions,
   events: Subject<RunEvent>,
-  opened: { run?: OpenRun; runDir?: RunDir; engine?: Engine; grids?: Grids },
+  opened: Opened,
 ): Promise<OpenRun> {
+  // A cluster that cannot be joined is refused before the run directory exists.
+  const cluster = config.cluster === undefined ? undefined : (opened.cluster = await joinRunCluster(config, events));
   const runDir = (opened.runDir = await openRunDir({ model: config.model, out: config.resume ?? config.out, resume: config.resume !== undefined }));
   // Everything but steps and grids (metrics.jsonl and samples/ hold those) goes to events.jsonl, for the dashboard.
   let reached = 0;
@@ -231,7 +245,7 @@ async function open(
   });
   if (runDir.lock.tookOverFrom) events.next({ type: 'warning', message: runDir.lock.takeOverNote() });
   await runDir.writeConfig(config);
-  const engine = (opened.engine = await (options.engine ?? createEngine)(config, dataset));
+  const engine = (opened.engine = await (options.engine ?? createEngine)(config, dataset, cluster ? clusterHooks(cluster) : undefined));
   const relay = engine.events$.subscribe((e) => events.next(e));
   events.subscribe({ complete: () => relay.unsubscribe(), error: () => relay.unsubscribe() });
   const grids = (opened.grids = new Grids(runDir, engine, config, backend.name, events));
@@ -242,6 +256,7 @@ async function open(
     type: 'start',
     config,
     placement: engine.placement,
+    ...(cluster ? { hosts: clusterHosts(cluster) } : {}),
     backend: { name: backend.name, reason: backend.reason },
     strategy: engine.strategy,
     runDir: runDir.path,

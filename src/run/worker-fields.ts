@@ -1,5 +1,5 @@
 /**
- * The settings of `paragen worker`, as rows of the one settings table
+ * The settings of `paragen worker` and of `train --cluster`, as rows of the one settings table
  * (`FIELDS` spreads them in), so flags, help and types come from one place.
  */
 const HOST_PORT = /^(?:\[[^\]]+\]|[^:[\]\s]+):\d{1,5}$/;
@@ -25,11 +25,20 @@ export const WORKER_FIELDS = {
     format: { expected: 'HOST:PORT', test: (value: string) => HOST_PORT.test(value) },
     help: 'the only address its tensor port listens on',
   },
-  natsUser: { kind: 'string', flag: '--nats-user', commands: ['worker'], placeholder: '<user>', help: 'NATS user name' },
-  natsPassword: { kind: 'string', flag: '--nats-password', commands: ['worker'], placeholder: '<password>', help: 'NATS password' },
-  natsToken: { kind: 'string', flag: '--nats-token', commands: ['worker'], placeholder: '<token>', help: 'NATS token' },
-  natsCreds: { kind: 'string', flag: '--nats-creds', commands: ['worker'], placeholder: '<file>', help: 'a NATS .creds file' },
-  tlsCa: { kind: 'string', flag: '--tls-ca', commands: ['worker'], placeholder: '<file>', help: 'CA certificate of the NATS server' },
-  tlsCert: { kind: 'string', flag: '--tls-cert', commands: ['worker'], placeholder: '<file>', help: 'client certificate for NATS' },
-  tlsKey: { kind: 'string', flag: '--tls-key', commands: ['worker'], placeholder: '<file>', help: 'client key for NATS' },
+  cluster: {
+    kind: 'string', flag: '--cluster', commands: ['train'], placeholder: 'nats://HOST:PORT',
+    format: { expected: 'a NATS URL like nats://HOST:4222', test: (value: string) => NATS_URL.test(value) },
+    help: "run the actors on the cluster's `paragen worker`s (one per --workers), through this NATS server",
+  },
+  clusterWait: {
+    kind: 'int', flag: '--cluster-wait', min: 1, commands: ['train'], placeholder: '<seconds>', defaultText: '30',
+    help: 'seconds to wait for the cluster\'s workers, and for a replacement after a lost one',
+  },
+  natsUser: { kind: 'string', flag: '--nats-user', commands: ['worker', 'train'], placeholder: '<user>', help: 'NATS user name' },
+  natsPassword: { kind: 'string', flag: '--nats-password', commands: ['worker', 'train'], placeholder: '<password>', help: 'NATS password' },
+  natsToken: { kind: 'string', flag: '--nats-token', commands: ['worker', 'train'], placeholder: '<token>', help: 'NATS token' },
+  natsCreds: { kind: 'string', flag: '--nats-creds', commands: ['worker', 'train'], placeholder: '<file>', help: 'a NATS .creds file' },
+  tlsCa: { kind: 'string', flag: '--tls-ca', commands: ['worker', 'train'], placeholder: '<file>', help: 'CA certificate of the NATS server' },
+  tlsCert: { kind: 'string', flag: '--tls-cert', commands: ['worker', 'train'], placeholder: '<file>', help: 'client certificate for NATS' },
+  tlsKey: { kind: 'string', flag: '--tls-key', commands: ['worker', 'train'], placeholder: '<file>', help: 'client key for NATS' },
 } as const;

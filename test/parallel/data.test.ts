@@ -114,3 +114,20 @@ describe('a worker that dies mid-step while its peer waits in the all-reduce', (
     ]);
   });
 });
+
+describe('replicas in process hosts: a TCP ring all-reduce on 127.0.0.1', () => {
+  it('gives the per-step losses and the state of thread replicas within 1e-4, and survives a crash at a new ring epoch', async () => {
+    const config = options('vae-mlp', { strategy: 'data', workers: 2, batchSize: 8, snapshotEvery: 3 });
+    const threads = await runEngine(dataset, config, 8);
+    const processes = await runEngine(dataset, { ...config, host: 'process' }, 8);
+    expect(lossDifference(processes.results, threads.results)).toBeLessThanOrEqual(TOLERANCE);
+    expect(stateDifference(processes.files, threads.files)).toBeLessThanOrEqual(TOLERANCE);
+    // Replica 0's decoder process exits in step 5 while replica 1's waits for it in the ring.
+    const crashed = await runEngine(dataset, { ...config, host: 'process', fault: 'crash:decoder@5' }, 8);
+    expect(computed(crashed.results)).toEqual(computed(processes.results));
+    expect(differingFiles(crashed.files, processes.files)).toEqual([]);
+    expect(crashed.events.filter((e) => e.type === 'restart')).toEqual([
+      { type: 'restart', actor: 'decoder', cause: 'worker 0 (process) exited with code 1', attempt: 1 },
+    ]);
+  });
+});

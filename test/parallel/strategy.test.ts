@@ -180,11 +180,11 @@ async function refusal(input: RunConfigInput): Promise<unknown> {
 }
 
 describe('createEngine', () => {
-  it('refuses replicas on process hosts, which share no memory to all-reduce in', async () => {
-    expect(await refusal({ model: 'vae-mlp', strategy: 'data', workers: 2, host: 'process', batchSize: 2 })).toMatchObject({
-      code: 'INVALID_VALUE',
-      exitCode: 2,
-      message: "host must be 'thread' for 2 replicas (they all-reduce in memory shared between threads), got 'process'",
+  it('plans replicas on process hosts (they all-reduce in a TCP ring)', () => {
+    expect(planStrategy({ model: 'vae-mlp', strategy: 'data', workers: 2, host: 'process', batchSize: 2 })).toMatchObject({
+      host: 'process',
+      replicas: 2,
+      workers: 2,
     });
   });
 

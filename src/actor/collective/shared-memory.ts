@@ -22,7 +22,7 @@
  * `abortGroup`s, which wakes them with `ReduceAborted`, and `resetGroup`s once
  * every request has settled.
  *
- * The buffer is shared by threads only: replicas need thread hosts.
+ * The buffer is shared by threads only: replicas in processes use a TCP ring (tcp-member.ts).
  */
 import { errors } from '../../errors.js';
 import { ReduceAborted, type AllReduceMember, type Reduced } from './types.js';
