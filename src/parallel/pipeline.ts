@@ -121,12 +121,16 @@ export async function drive<F, M, B>(
         if (failed) throw new Skipped(`chunk ${op.chunk} not sent`);
         return watch(attempt(() => stages.last(op.chunk, reply)), 1);
       });
+      next.catch(() => undefined);
       sent.push(next);
       last[op.chunk] = next;
     } else {
       const upstream = await last[op.chunk]!.catch(() => undefined);
       if (upstream === undefined || failed) break;
-      backward[op.chunk] = watch(attempt(() => stages.backward(op.chunk, upstream)), 0);
+      const reply = watch(attempt(() => stages.backward(op.chunk, upstream)), 0);
+      // A failure is seen through `sent` once every request has settled, not as an unhandled rejection now.
+      reply.catch(() => undefined);
+      backward[op.chunk] = reply;
     }
   }
   const settled = await Promise.allSettled(sent);
