@@ -115,24 +115,24 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHost> {
     env: { [TENSOR_LISTEN_ENV]: listen.host, [TENSOR_ADVERTISE_ENV]: advertise.host },
     onActive: (open) => placement.active(open),
   });
-  const answer = (handle: (data: Partial<PlaceRequest>) => PlaceReply) => ({
-    subject: '',
-    handler: (_error: Error | null, msg: { json<T>(): T; respond(data: string): boolean }) => {
-      let data: Partial<PlaceRequest> = {};
-      try {
-        data = msg.json<Partial<PlaceRequest>>();
-      } catch {
-        // Not JSON: treated as an empty request.
-      }
-      msg.respond(JSON.stringify(handle(data)));
-    },
-  });
-  for (const [op, handle] of [
+  const endpoints: ReadonlyArray<readonly [string, (request: Partial<PlaceRequest>) => PlaceReply]> = [
     ['status', () => placement.status()],
-    ['place', (data: Partial<PlaceRequest>) => placement.place(data)],
-    ['release', (data: Partial<PlaceRequest>) => placement.release(data.run)],
-  ] as const) {
-    registered.service.addEndpoint(op, { ...answer(handle), subject: workerSubject(registered.id, op) });
+    ['place', (request) => placement.place(request)],
+    ['release', (request) => placement.release(request.run)],
+  ];
+  for (const [op, handle] of endpoints) {
+    registered.service.addEndpoint(op, {
+      subject: workerSubject(registered.id, op),
+      handler: (_error, msg) => {
+        let request: Partial<PlaceRequest> = {};
+        try {
+          request = msg.json<Partial<PlaceRequest>>();
+        } catch {
+          // Not JSON: an empty request, refused by `place`.
+        }
+        msg.respond(JSON.stringify(handle(request)));
+      },
+    });
   }
   let drained: Promise<void> | undefined;
   return {

@@ -67,6 +67,15 @@ describe('the config types are computed from the table', () => {
       prefetch: number;
       fault?: string;
       dashboard?: number;
+      cluster?: string;
+      clusterWait?: number;
+      natsUser?: string;
+      natsPassword?: string;
+      natsToken?: string;
+      natsCreds?: string;
+      tlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
     }>();
   });
 
