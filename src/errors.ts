@@ -161,8 +161,8 @@ export const errors = {
   workersMissing: (wanted: number, found: readonly string[], ms: number, busy: readonly string[] = []) =>
     new ParagenError('CLUSTER', `found ${found.length} of ${wanted} workers within ${ms} ms${found.length ? `: ${found.join(', ')}` : ''}${busyNote(busy)}`, 1),
   /** `no worker to replace w1 (10.0.0.5:7000) within 30000 ms` */
-  noReplacement: (lost: string, ms: number, busy: readonly string[] = []) =>
-    new ParagenError('CLUSTER', `no idle worker to replace ${lost} within ${ms} ms${busyNote(busy)}`, 1),
+  noReplacement: (lost: string, ms: number, busy: readonly string[] = [], floor = '') =>
+    new ParagenError('CLUSTER', `no idle worker to replace ${lost} within ${ms} ms${busyNote(busy)}${floor}`, 1),
   /** `tensor link to rank 2 lost: connection closed` */
   peerLost: (rank: number, why: string) => new ParagenError('CLUSTER', `tensor link to rank ${rank} lost: ${why}`, 1),
   /** `tensor connection to rank 1 at 127.0.0.1:7000 refused: wrong token` */

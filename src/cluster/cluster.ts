@@ -26,6 +26,11 @@ export interface ClusterOptions extends ClusterCredentials {
   readonly workers: number;
   /** How long to wait for them, and for a replacement after a loss, ms (default 30000). */
   readonly waitMs?: number;
+  /**
+   * Machines the run may shrink to (default `workers`: none): a lost worker with no
+   * replacement within `waitMs` has its slot moved to a surviving worker of the run.
+   */
+  readonly minWorkers?: number;
   /** A worker silent this long is lost, ms (default 3000). */
   readonly heartbeatTimeoutMs?: number;
   /** Told when a worker is lost and when another takes its place. */
@@ -92,7 +97,7 @@ export class Cluster {
     if (this.#closed) return;
     this.#closed = true;
     for (const watch of this.#watches) watch.unsubscribe();
-    await Promise.allSettled(this.#hosts.map((h) => request(this.#nc, h, 'release', { run: this.run, token: this.token })));
+    await Promise.allSettled([...new Set(this.#hosts)].map((h) => request(this.#nc, h, 'release', { run: this.run, token: this.token })));
     await this.#nc.close();
   }
 
@@ -107,22 +112,49 @@ export class Cluster {
     }
     // Neither a worker of this run nor one already lost.
     const skip = new Set([...this.#hosts.map((h) => h.id), ...this.#lost]);
-    const [replacement] = await placeMany(this.#nc, 1, this.#waitMs, { run: this.run, token: this.token }, skip, (_found, busy) =>
-      errors.noReplacement(describeWorker(current), this.#waitMs, busy),
+    const survivors = [...new Set(this.#hosts.filter((h) => !this.#lost.has(h.id)))];
+    const { workers, minWorkers = workers } = this.#options;
+    const canShrink = minWorkers < workers;
+    const replacement = await placeMany(this.#nc, 1, this.#waitMs, { run: this.run, token: this.token }, skip, (_found, busy) =>
+      errors.noReplacement(
+        describeWorker(current),
+        this.#waitMs,
+        busy,
+        canShrink ? `, and the ${survivors.length} machines left are fewer than --min-workers ${minWorkers}` : '',
+      ),
+    ).then(
+      ([found]) => found,
+      (error: unknown) => {
+        if (canShrink && survivors.length >= minWorkers && survivors.length > 0) return undefined;
+        throw error;
+      },
     );
-    this.#hosts[worker] = replacement!;
-    this.#watch(replacement!);
-    this.#options.onChange?.(`worker ${worker}: ${describeWorker(replacement!)} replaces ${describeWorker(current)}`);
-    return targetOf(replacement!);
+    if (replacement) {
+      this.#hosts[worker] = replacement;
+      this.#watch(replacement);
+      this.#options.onChange?.(`worker ${worker}: ${describeWorker(replacement)} replaces ${describeWorker(current)}`);
+      return targetOf(replacement);
+    }
+    // Fewer machines: the survivor hosting the fewest slots takes this one too; the ranks, and so the numbers, stay.
+    const load = (h: WorkerInfo) => this.#hosts.filter((x) => x === h).length;
+    const host = survivors.reduce((a, b) => (load(b) < load(a) ? b : a));
+    this.#hosts[worker] = host;
+    this.#options.onChange?.(
+      `worker ${worker}: no idle worker replaced ${describeWorker(current)} within ${this.#waitMs} ms; ${describeWorker(host)} hosts it too (${survivors.length} of ${workers} machines, --min-workers ${minWorkers})`,
+    );
+    return targetOf(host);
   }
 
   #watch(host: WorkerInfo): void {
     const watch = watchWorkers(this.#nc, [host], { heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 3000 }).subscribe(({ worker, cause }) => {
       this.#lost.add(worker.id);
-      const slot = this.#hosts.indexOf(worker);
-      if (slot < 0 || this.#closed) return;
-      this.#options.onChange?.(`worker ${slot}: ${describeWorker(worker)} lost: ${cause}`);
-      this.#slots.get(slot)?.lose(`(remote ${describeWorker(worker)}) lost: ${cause}`);
+      if (this.#closed) return;
+      // A machine of a shrunk run may host several slots: each is lost.
+      this.#hosts.forEach((host, slot) => {
+        if (host !== worker) return;
+        this.#options.onChange?.(`worker ${slot}: ${describeWorker(worker)} lost: ${cause}`);
+        this.#slots.get(slot)?.lose(`(remote ${describeWorker(worker)}) lost: ${cause}`);
+      });
     });
     this.#watches.push(watch);
   }

@@ -14,14 +14,14 @@
 import { useBackend, type BackendName } from '../backend/index.js';
 import { gatherBatch, loadDataset, type Dataset, type Split } from '../data/index.js';
 import { errors } from '../errors.js';
-import { evaluateVae, sampleImages } from '../models/index.js';
+import { evaluateVae, sampleImages, type GanSpec, type NetworkPart } from '../models/index.js';
 import { checkImageShape } from '../parallel/index.js';
 import { Rng } from '../rng.js';
 import { parseConfig } from '../run/config.js';
 import type { CommandInput, EvalConfig } from '../run/config-schema.js';
 import { imageNetwork, openTrainedRun, type TrainedRun } from '../run/trained-run.js';
 import { getClassifier, type Classifier, type ClassifierOptions, type TrainingPlan } from './classifier.js';
-import { classShares, featureStats, fid, inceptionScore, predict, predictSplit } from './metrics.js';
+import { classShares, featureStats, fid, inceptionScore, predict, predictSplit, type FeatureStats } from './metrics.js';
 
 /** What `evaluate()` takes: the `paragen eval` settings, `run` required. */
 export type EvaluateInput = CommandInput<'eval'> & { readonly run: string };
@@ -174,19 +174,14 @@ async function scoreGan(
       onWarning: hooks.onWarning,
     }));
   try {
-    const shape = trained.spec.imageShape;
     const testPredictions = await predictSplit(classifier, test, test.count);
     const testStats = featureStats(testPredictions);
-    const images = await sampleImages(trained.spec, trained.part('generator'), samples, new Rng(seed));
-    const size = shape[0] * shape[1] * shape[2];
-    const generated = await predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
+    const scores = await scoreGenerator(classifier, trained.spec as GanSpec, trained.part('generator'), samples, seed, testStats);
     const trainImages = Math.min(samples, dataset.train.count);
     const real = await predictSplit(classifier, dataset.train, trainImages);
     return {
       samples,
-      inceptionScore: inceptionScore(generated),
-      fid: fid(featureStats(generated), testStats),
-      classShares: classShares(generated),
+      ...scores,
       real: { inceptionScore: inceptionScore(testPredictions), fid: fid(featureStats(real), testStats), trainImages },
       classifier: {
         testAccuracy: classifier.meta.testAccuracy,
@@ -199,6 +194,25 @@ async function scoreGan(
   } finally {
     if (!hooks.classifier) classifier.dispose();
   }
+}
+
+/**
+ * The inception score, FID against `testStats` and class shares of `samples`
+ * images from `generator`, its noise drawn from `seed` (as `paragen eval`).
+ */
+export async function scoreGenerator(
+  classifier: Classifier,
+  spec: GanSpec,
+  generator: NetworkPart,
+  samples: number,
+  seed: number,
+  testStats: FeatureStats,
+): Promise<Pick<GanEvaluationResult, 'inceptionScore' | 'fid' | 'classShares'>> {
+  const shape = spec.imageShape;
+  const images = await sampleImages(spec, generator, samples, new Rng(seed));
+  const size = shape[0] * shape[1] * shape[2];
+  const generated = await predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
+  return { inceptionScore: inceptionScore(generated), fid: fid(featureStats(generated), testStats), classShares: classShares(generated) };
 }
 
 /** The first `limit` images of `split` (all of them without a limit), as a split. */

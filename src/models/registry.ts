@@ -94,8 +94,8 @@ function makeSpec<N extends NetworkName>(
   return { networks, build, buildNetwork };
 }
 
-function gan(name: ModelName, widths: DcganWidths): GanSpec {
-  const noiseDim = 100;
+/** A DCGAN of the tutorial's shape with these widths and latent size (the registry's GANs, and experiments). */
+export function customGan(name: GanModelName, widths: DcganWidths, noiseDim = 100): GanSpec {
   return {
     name,
     kind: 'gan',
@@ -132,9 +132,9 @@ function vae(
 
 const SPECS: Record<ModelName, () => ModelSpec> = {
   // The tutorial: generator 2,330,944 parameters, discriminator 212,865.
-  dcgan: () => gan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }),
+  dcgan: () => customGan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }),
   // A quarter of the widths: ~16× fewer FLOPs in the deconvolutions.
-  'dcgan-small': () => gan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32] }),
+  'dcgan-small': () => customGan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32] }),
   'vae-mlp': () => vae('vae-mlp', 20, (l) => mlpEncoder(l), (l) => mlpDecoder(l)),
   'vae-conv': () => vae('vae-conv', 16, convEncoder, convDecoder),
 };

@@ -80,9 +80,10 @@ export function discriminatorBackward(
   fake: tf.Tensor,
   seeds: { real: number; fake: number },
   weight = 1,
+  realLabel = 1,
 ): DiscriminatorBackward {
   return tf.tidy(() => {
-    const onReal = discriminator.lossGrad(real, (l) => weighted(tf.mean(bceWithLogits(l, 1)), weight), {
+    const onReal = discriminator.lossGrad(real, (l) => weighted(tf.mean(bceWithLogits(l, realLabel)), weight), {
       seed: seeds.real,
       wrt: 'weights',
     });
@@ -120,7 +121,7 @@ export interface GanGradients {
  * gradient of the generator loss. Nothing is applied. `weight` scales the
  * losses and gradients (see `discriminatorBackward`).
  */
-export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, weight = 1): GanGradients {
+export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, weight = 1, realLabel = 1): GanGradients {
   if (real.shape[0] !== plan.batchSize) {
     throw errors.invalidValue('real batch size', `the plan's ${plan.batchSize}`, real.shape[0]);
   }
@@ -129,7 +130,7 @@ export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
     const pass = generator.forwardTaped(noise, { seed: plan.seeds.generator });
     try {
-      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight);
+      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight, realLabel);
       const g = generator.vjpTaped(pass, noise, d.fakeGrad, 'weights');
       return { dLoss: d.dLoss, gLoss: d.gLoss, generatorGrads: g.grads, discriminatorGrads: d.grads };
     } finally {

@@ -19,6 +19,7 @@ export async function joinRunCluster(config: RunConfig, events: Subject<RunEvent
   return Cluster.join({
     url: config.cluster!,
     workers: planStrategy(config).workers,
+    minWorkers: config.minWorkers,
     waitMs: (config.clusterWait ?? CLUSTER_WAIT_S) * 1000,
     user: config.natsUser,
     password: config.natsPassword,

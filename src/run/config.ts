@@ -177,9 +177,12 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
   if (values.cluster !== undefined && values.host === 'thread') {
     problems.push(errors.invalidValue('host', "'process' (or unset) with --cluster: actors run in processes on the workers", values.host));
   }
+  if (values.minWorkers !== undefined && values.cluster === undefined) {
+    problems.push(errors.invalidValue('minWorkers', 'only with --cluster (it is the machines a cluster run may shrink to)', values.minWorkers));
+  }
   // The strategy's rules live in its planner: asking it here refuses everything it would refuse later.
   try {
-    planStrategy({
+    const plan = planStrategy({
       model,
       strategy: values.strategy ?? FIELDS.strategy.default,
       ...(values.workers === undefined ? {} : { workers: values.workers }),
@@ -189,6 +192,9 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
       batchSize: values.batchSize ?? FIELDS.batchSize.byFamily[modelFamily(model)],
       backend: values.backend ?? FIELDS.backend.default,
     });
+    if (values.minWorkers !== undefined && values.minWorkers > plan.workers) {
+      problems.push(errors.invalidValue('minWorkers', `at most the run's ${plan.workers} workers`, values.minWorkers));
+    }
   } catch (error) {
     if (!(error instanceof ParagenError)) throw error;
     problems.push(error);

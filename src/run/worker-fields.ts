@@ -34,6 +34,10 @@ export const WORKER_FIELDS = {
     kind: 'int', flag: '--cluster-wait', min: 1, commands: ['train'], placeholder: '<seconds>', defaultText: '30',
     help: 'seconds to wait for the cluster\'s workers, and for a replacement after a lost one',
   },
+  minWorkers: {
+    kind: 'int', flag: '--min-workers', min: 1, commands: ['train'], placeholder: '<n>', defaultText: '--workers (no shrinking)',
+    help: 'machines a cluster run may shrink to when a lost worker has no replacement within --cluster-wait',
+  },
   natsUser: { kind: 'string', flag: '--nats-user', commands: ['worker', 'train'], placeholder: '<user>', help: 'NATS user name' },
   natsPassword: { kind: 'string', flag: '--nats-password', commands: ['worker', 'train'], placeholder: '<password>', help: 'NATS password' },
   natsToken: { kind: 'string', flag: '--nats-token', commands: ['worker', 'train'], placeholder: '<token>', help: 'NATS token' },

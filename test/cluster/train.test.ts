@@ -3,10 +3,11 @@
  * real `paragen worker` processes, and the coordinator as the CLI. Cluster
  * `data` gives the losses of local `data`; a worker killed with SIGKILL
  * mid-run is replaced by the one waiting, and the run ends with the losses
- * of a run that lost nothing; a pipeline trains across two hosts; and a
- * server that cannot be reached, or too few workers, is one line.
+ * of a run that lost nothing; a pipeline trains across two hosts; a server
+ * that cannot be reached, or too few workers, is one line; and a worker
+ * frozen with SIGSTOP is detected by its missed heartbeats and replaced.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +127,94 @@ describe.skipIf(!available)('train --cluster with real paragen workers', () => {
     expect(result.stderr).toMatch(/^found 2 of 3 workers within 2000 ms: w2 \(127\.0\.0\.1:\d+\), w3 \(127\.0\.0\.1:\d+\)\n$/);
     expect(existsSync(join(dir, 'few'))).toBe(false);
   }, 60_000);
+
+  it('a worker frozen with SIGSTOP mid-run is detected by its missed heartbeats and replaced; the run ends with every step', async () => {
+    // w4 joins for this test only (a Child made inside a test is killed at its end).
+    const w4 = new Child(['worker', '--connect', server.url, '--name', 'w4', '--json']);
+    await w4.waitForEvent('registered');
+    const run = new Child(['train', ...VAE, '--steps', '40', '--snapshot-every', '10', '--cluster', server.url, '--out', 'stopped'], dir);
+    const start = await run.waitForEvent<Record<string, unknown>>('start');
+    const frozen = String((start['hosts'] as string[])[0]).split(' ')[0]!;
+    await run.waitForEvent<StepLine & Record<string, unknown>>('step', (e) => e.step >= 20);
+    workers.get(frozen)!.process.kill('SIGSTOP');
+    try {
+      const exit = await run.exited;
+      expect(exit.code, run.stderr).toBe(0);
+    } finally {
+      workers.get(frozen)!.process.kill('SIGCONT');
+    }
+    const out = run.lines.join('\n');
+    expect(steps(out).map((s) => s.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const restarts = events(out).filter((e) => e['type'] === 'restart');
+    expect(restarts).toHaveLength(1);
+    expect(restarts[0]!['cause']).toMatch(new RegExp(`^worker 0 \\(remote ${frozen} \\(127\\.0\\.0\\.1:\\d+\\)\\) lost: no heartbeat for 3000 ms$`));
+    const notes = events(out).filter((e) => e['type'] === 'warning').map((e) => String(e['message']));
+    expect(notes).toContainEqual(expect.stringMatching(new RegExp(`^cluster: worker 0: w4 \\(127\\.0\\.0\\.1:\\d+\\) replaces ${frozen} `)));
+  }, 180_000);
+});
+
+describe.skipIf(!available)('train --cluster with no worker to replace a lost one', () => {
+  let server: NatsServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+    dir = await mkdtemp(join(tmpdir(), 'paragen-cluster-shrink-'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Two workers made inside the test, a 40-step run on them, and the first host SIGKILLed at step 20. */
+  async function killOne(extra: string[], out: string): Promise<{ run: Child; exit: { code: number | null }; victim: string; survivor: string }> {
+    const hosts = new Map<string, Child>();
+    for (const name of [`a-${out}`, `b-${out}`]) {
+      hosts.set(name, new Child(['worker', '--connect', server.url, '--name', name, '--json']));
+      await hosts.get(name)!.waitForEvent('registered');
+    }
+    const run = new Child(['train', ...VAE, '--steps', '40', '--snapshot-every', '10', '--cluster', server.url, '--cluster-wait', '2', '--out', out, ...extra], dir);
+    const start = await run.waitForEvent<Record<string, unknown>>('start');
+    const [victim, survivor] = (start['hosts'] as string[]).map((h) => h.split(' ')[0]!) as [string, string];
+    await run.waitForEvent<StepLine & Record<string, unknown>>('step', (e) => e.step >= 20);
+    hosts.get(victim)!.process.kill('SIGKILL');
+    return { run, exit: await run.exited, victim, survivor };
+  }
+
+  it('with --min-workers 1 the survivor hosts both ranks: every step, the losses of local data', async () => {
+    const local = await paragen(['train', ...VAE, '--steps', '40', '--out', 'local'], { cwd: dir });
+    const { run, exit, victim, survivor } = await killOne(['--min-workers', '1'], 'shrunk');
+    expect(exit.code, run.stderr).toBe(0);
+    const out = run.lines.join('\n');
+    expect(steps(out).map((s) => s.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(lossDifference(steps(out), steps(local.stdout))).toBeLessThanOrEqual(1e-4);
+    const notes = events(out).filter((e) => e['type'] === 'warning').map((e) => String(e['message']));
+    expect(notes).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^cluster: worker 0: no idle worker replaced ${victim} \\(.+\\) within 2000 ms; ${survivor} \\(.+\\) hosts it too \\(1 of 2 machines, --min-workers 1\\)$`),
+      ),
+    );
+  }, 180_000);
+
+  it('without --min-workers the run ends with one line within --cluster-wait, its last snapshot saved as a checkpoint', async () => {
+    const { run, exit, victim } = await killOne([], 'ended');
+    expect(exit.code).toBe(1);
+    // One line: the actor whose revival found no host, and why.
+    expect(run.stderr).toMatch(new RegExp(`^actor \\w+ failed: worker 0: no idle worker to replace ${victim} \\(127\\.0\\.0\\.1:\\d+\\) within 2000 ms[^\\n]*\\n$`));
+    // The last snapshot before the loss (step 20 or later) was written as a checkpoint.
+    const saved = readdirSync(join(dir, 'ended', 'checkpoints')).map(Number);
+    expect(Math.max(...saved)).toBeGreaterThanOrEqual(20);
+  }, 180_000);
+
+  it('--resume of that run continues on the cluster its config names, from its last checkpoint to the end', async () => {
+    for (const name of ['r1', 'r2']) await new Child(['worker', '--connect', server.url, '--name', name, '--json']).waitForEvent('registered');
+    const resumed = await paragen(['train', '--resume', 'ended', '--json'], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const start = events(resumed.stdout).find((e) => e['type'] === 'start')!;
+    expect(start['hosts']).toEqual([expect.stringMatching(/^r[12] /), expect.stringMatching(/^r[12] /)]);
+    const done = steps(resumed.stdout).map((s) => s.step);
+    expect(done[0]).toBeGreaterThanOrEqual(21);
+    expect(done.at(-1)).toBe(40);
+  }, 180_000);
 });
 
 describe('train --cluster refusals', () => {
@@ -150,5 +239,14 @@ describe('train --cluster refusals', () => {
     const bad = await paragen(['train', '--cluster', 'localhost:4222']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("--cluster must be a NATS URL like nats://HOST:4222, got 'localhost:4222'\n");
+  });
+
+  it('--min-workers needs --cluster and at most the run\'s workers', async () => {
+    const alone = await paragen(['train', '--model', 'vae-mlp', '--min-workers', '1']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toBe('--min-workers must be only with --cluster (it is the machines a cluster run may shrink to), got 1\n');
+    const many = await paragen(['train', '--model', 'vae-mlp', '--strategy', 'data', '--workers', '2', '--min-workers', '3', '--cluster', 'nats://127.0.0.1:4222']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toBe("--min-workers must be at most the run's 2 workers, got 3\n");
   });
 });

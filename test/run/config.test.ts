@@ -69,6 +69,7 @@ describe('the config types are computed from the table', () => {
       dashboard?: number;
       cluster?: string;
       clusterWait?: number;
+      minWorkers?: number;
       natsUser?: string;
       natsPassword?: string;
       natsToken?: string;
