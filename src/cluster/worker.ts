@@ -52,11 +52,17 @@ export interface PlaceReply {
 export interface WorkerHost {
   readonly info: WorkerInfo;
   readonly nc: NatsConnection;
-  /** Deregisters, drains the NATS connection and releases the tensor port. */
-  drain(): Promise<void>;
+  /**
+   * Deregisters, drains the NATS connection and releases the tensor port;
+   * resolves false when NATS did not answer in time (closed without deregistering).
+   */
+  drain(): Promise<boolean>;
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+/** How long a drain waits for NATS to take its goodbye, ms. */
+const DRAIN_MS = 3000;
+const delay = <T>(ms: number, value: T): Promise<T> => new Promise((resolve) => setTimeout(resolve, ms, value).unref());
 
 function listenOn(address: HostPort): Promise<Server> {
   const server = createServer();
@@ -134,17 +140,28 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHost> {
       },
     });
   }
-  let drained: Promise<void> | undefined;
+  let drained: Promise<boolean> | undefined;
   return {
     info,
     nc,
     drain: () =>
       (drained ??= (async () => {
         placement.release(placement.run);
-        await registered.deregister();
-        await nc.drain();
+        // With the server gone the client would retry forever: past DRAIN_MS it closes without saying
+        // goodbye (coordinators see the heartbeat stop instead).
+        const goodbye = (async () => {
+          await registered.deregister();
+          await nc.drain();
+        })();
+        const said = await Promise.race([goodbye.then(() => true, () => false), delay(DRAIN_MS, false)]);
+        if (!said) {
+          log(`NATS at ${options.connect.replace(/\/\/[^@/]*@/, '//')} did not answer within ${DRAIN_MS} ms: closed without deregistering`);
+          goodbye.catch(() => undefined);
+          await nc.close().catch(() => undefined);
+        }
         stopServing();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        return said;
       })()),
   };
 }

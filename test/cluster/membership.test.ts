@@ -84,7 +84,7 @@ describe.skipIf(!available)('cluster membership with real worker processes', () 
 
     started[2]!.child.process.kill('SIGTERM');
     expect(await started[2]!.child.exited).toEqual({ code: 0, signal: null });
-    expect(started[2]!.child.lines.at(-1)).toBe(JSON.stringify({ type: 'drained', name: 'w3', signal: 'SIGTERM' }));
+    expect(started[2]!.child.lines.at(-1)).toBe(JSON.stringify({ type: 'drained', name: 'w3', signal: 'SIGTERM', deregistered: true }));
 
     const slowLosses = await slow;
     const causes = Object.fromEntries(slowLosses.map((l) => [l.worker.name, l.cause]));
@@ -100,6 +100,27 @@ describe.skipIf(!available)('cluster membership with real worker processes', () 
       `cannot reach NATS at ${server.url}: authorization failed (check the user, password, token or creds file)`,
     );
   });
+});
+
+describe.skipIf(!available)('a worker whose NATS server has gone', () => {
+  it('rides out the outage, and SIGTERM still ends it within seconds with one line, exit 0', async () => {
+    const server = await startNatsServer();
+    const child = new Child(['worker', '--connect', server.url, '--name', 'w8', '--json']);
+    try {
+      await child.waitForEvent('registered');
+      await server.stop();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(child.process.exitCode).toBe(null);
+      const started = Date.now();
+      child.process.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(child.lines.at(-1)).toBe(JSON.stringify({ type: 'drained', name: 'w8', signal: 'SIGTERM', deregistered: false }));
+      expect(child.stderr).toBe(`NATS at ${server.url} did not answer within 3000 ms: closed without deregistering\n`);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
 });
 
 describe('an unreachable NATS server', () => {

@@ -36,7 +36,11 @@ export const workerCommand: CommandHandler<'worker'> = async (config, io) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await worker.drain();
-  io.stdout(config.json ? `${JSON.stringify({ type: 'drained', name: info.name, signal })}\n` : `worker ${info.name} drained and deregistered (${signal})\n`);
+  const deregistered = await worker.drain();
+  io.stdout(
+    config.json
+      ? `${JSON.stringify({ type: 'drained', name: info.name, signal, deregistered })}\n`
+      : `worker ${info.name} drained${deregistered ? ' and deregistered' : ''} (${signal})\n`,
+  );
   return 0;
 };
