@@ -60,10 +60,11 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
     this.ctx.reached(request.step);
     const imageSize = this.spec.imageShape.reduce((a: number, b: number) => a * b, 1);
     const shape = [request.real.length / imageSize, ...this.spec.imageShape];
+    const realLabel = this.spec.kind === 'gan' ? this.spec.realLabel : 1;
     // Tensors out of tidy, values read outside it: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => {
       const real = tf.tensor(request.real, shape);
-      const d = discriminatorBackward(this.part, real, tf.tensor(request.fake, shape), request.seeds, request.weight);
+      const d = discriminatorBackward(this.part, real, tf.tensor(request.fake, shape), request.seeds, request.weight, realLabel);
       return { losses: tf.stack([d.dLoss, d.gLoss]), fakeGrad: d.fakeGrad, grads: d.grads };
     });
     let fakeGrad: Float32Array;

@@ -88,6 +88,8 @@ function setUp(batch: number): Setup {
         { generator: parts.generator!, discriminator: parts.discriminator! },
         x,
         planGanStep(rng, batch, spec.noiseDim),
+        1,
+        spec.realLabel,
       );
       return { losses: [g.dLoss, g.gLoss], grads: { generator: g.generatorGrads, discriminator: g.discriminatorGrads } };
     }

@@ -53,7 +53,10 @@ export function defaultText(name: FieldName, command: CommandName): string | und
   const spec = field(name);
   if (spec.defaultFor?.[command] !== undefined) return spec.defaultFor[command];
   if (spec.defaultText !== undefined) return spec.defaultText;
-  if ('byFamily' in spec && spec.byFamily) return `${spec.byFamily.gan} for GANs, ${spec.byFamily.vae} for VAEs`;
+  if ('byFamily' in spec && spec.byFamily) {
+    const models = Object.entries(('byModel' in spec && spec.byModel) || {}).map(([m, v]) => ` (${v} for ${m})`).join('');
+    return `${spec.byFamily.gan} for GANs${models}, ${spec.byFamily.vae} for VAEs`;
+  }
   if (spec.kind === 'bool' || spec.default === undefined) return undefined;
   return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
 }

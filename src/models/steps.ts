@@ -73,6 +73,8 @@ function weighted(loss: tf.Scalar, weight: number): tf.Scalar {
  * `weight` scales both losses (and so every gradient): a microbatch or a
  * replica's shard of n images out of a global batch of B passes n/B, so that
  * the weighted parts sum to the global batch's mean loss and its gradients.
+ * `realLabel` is the target of the real images (below 1: one-sided label
+ * smoothing; the fake target stays 0 and the generator's stays 1).
  */
 export function discriminatorBackward(
   discriminator: NetworkPart,

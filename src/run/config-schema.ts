@@ -5,9 +5,10 @@
  * (`RunConfig`, `CommandConfig<C>`) are computed from the table, so the flags,
  * the files and the types cannot drift apart.
  */
+import { DCGAN_SMALL_BATCH, DCGAN_SMALL_LR } from '../models/registry.js';
 import { WORKER_FIELDS } from './worker-fields.js';
 
-import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, parseFault, type ModelFamily } from '../domain.js';
+import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, modelFamily, parseFault, type ModelFamily, type ModelName } from '../domain.js';
 
 export const COMMANDS = ['train', 'sample', 'eval', 'bench', 'info', 'serve', 'dashboard', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -44,6 +45,8 @@ export interface IntField extends FieldBase {
   readonly max?: number;
   readonly default?: number;
   readonly byFamily?: Readonly<Record<ModelFamily, number>>;
+  /** Models whose default differs from their family's. */
+  readonly byModel?: Readonly<Partial<Record<ModelName, number>>>;
 }
 
 export interface NumberField extends FieldBase {
@@ -57,6 +60,8 @@ export interface NumberField extends FieldBase {
   readonly default?: number;
   /** A default that depends on the model family (GAN or VAE). */
   readonly byFamily?: Readonly<Record<ModelFamily, number>>;
+  /** Models whose default differs from their family's. */
+  readonly byModel?: Readonly<Partial<Record<ModelName, number>>>;
 }
 
 export interface StringField extends FieldBase {
@@ -95,6 +100,11 @@ export type FieldSpec = IntField | NumberField | StringField | EnumField | BoolF
 
 const ALL = COMMANDS;
 
+/** The default of a per-model field (`byModel`, else `byFamily`) for `model`. */
+export function modelDefault(spec: { byFamily?: Readonly<Record<ModelFamily, number>>; byModel?: Readonly<Partial<Record<ModelName, number>>> }, model: ModelName): number | undefined {
+  return spec.byModel?.[model] ?? spec.byFamily?.[modelFamily(model)];
+}
+
 /**
  * The table. Order matters: it is the order of `--help` and of `config.json`.
  */
@@ -117,11 +127,13 @@ export const FIELDS = {
     help: 'optimizer steps to train (instead of --epochs)',
   },
   batchSize: {
-    kind: 'int', flag: '--batch-size', min: 1, byFamily: { gan: 64, vae: 128 }, commands: ['train'],
+    kind: 'int', flag: '--batch-size', min: 1, byFamily: { gan: 64, vae: 128 }, byModel: { 'dcgan-small': DCGAN_SMALL_BATCH },
+    commands: ['train'],
     help: 'examples per optimizer step (the global batch, split across data-parallel replicas)',
   },
   lr: {
-    kind: 'number', flag: '--lr', above: 0, byFamily: { gan: 2e-4, vae: 1e-3 }, commands: ['train'],
+    kind: 'number', flag: '--lr', above: 0, byFamily: { gan: 2e-4, vae: 1e-3 }, byModel: { 'dcgan-small': DCGAN_SMALL_LR },
+    commands: ['train'],
     help: 'Adam learning rate',
   },
   beta1: {

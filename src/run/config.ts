@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { combine, errors, ParagenError } from '../errors.js';
 import { planStrategy } from '../parallel/strategy.js';
 import { FAMILY_ACTORS, modelFamily, parseFault, type ModelName } from '../domain.js';
-import { DEFAULT_EPOCHS, FIELD_NAMES, FIELDS, field, fieldsOf, type CommandConfig, type CommandName, type ConfigValues, type FieldName, type FieldSpec, type RunConfig } from './config-schema.js';
+import { DEFAULT_EPOCHS, FIELD_NAMES, FIELDS, field, fieldsOf, modelDefault, type CommandConfig, type CommandName, type ConfigValues, type FieldName, type FieldSpec, type RunConfig } from './config-schema.js';
 import { suggest } from './suggest.js';
 
 /** Where settings came from; file problems are prefixed with the file's path. */
@@ -189,7 +189,7 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
       host: values.cluster !== undefined ? 'process' : (values.host ?? FIELDS.host.default),
       microbatches: values.microbatches ?? FIELDS.microbatches.default,
       schedule: values.schedule ?? FIELDS.schedule.default,
-      batchSize: values.batchSize ?? FIELDS.batchSize.byFamily[modelFamily(model)],
+      batchSize: values.batchSize ?? modelDefault(FIELDS.batchSize, model)!,
       backend: values.backend ?? FIELDS.backend.default,
     });
     if (values.minWorkers !== undefined && values.minWorkers > plan.workers) {
@@ -232,7 +232,7 @@ export function parseConfig<C extends CommandName = 'train'>(
   for (const name of fieldsOf(command)) {
     const spec = field(name);
     let value: unknown = values[name];
-    if (value === undefined && 'byFamily' in spec && spec.byFamily) value = spec.byFamily[modelFamily(model)];
+    if (value === undefined && 'byFamily' in spec && spec.byFamily) value = modelDefault(spec, model);
     if (value === undefined && spec.default !== undefined) {
       value = Array.isArray(spec.default) ? [...(spec.default as readonly unknown[])] : spec.default;
     }

@@ -98,7 +98,7 @@ describe('help and version', () => {
     for (const line of raw().split('\n')) expect(line.length).toBeLessThanOrEqual(100);
     // Descriptions wrap; join continuation lines to match each option's whole text.
     const stdout = () => raw().replace(/\n {30}/g, ' ');
-    expect(stdout()).toMatch(/ {2}--batch-size <n> +examples per optimizer step .*\(default: 64 for GANs, 128 for VAEs\)/);
+    expect(stdout()).toMatch(/ {2}--batch-size <n> +examples per optimizer step .*\(default: 64 for GANs \(32 for dcgan-small\), 128 for VAEs\)/);
     expect(stdout()).toMatch(/ {2}--model <dcgan\|dcgan-small\|vae-mlp\|vae-conv> network to train \(default: dcgan-small\)/);
     expect(stdout()).toMatch(/ {2}--out <path> +run directory \(default: runs\/<model>-<YYYYMMDD-HHMMSS>\)/);
     expect(stdout()).toMatch(/ {2}--epochs <n> +.*\(default: 1 when --steps is not given\)/);

@@ -233,7 +233,7 @@ describe('progress as plain lines', () => {
   it('says when a run resumes', () => {
     const { progress, output } = reporter('plain');
     progress.next({ ...start, startStep: 300, config: parseConfig({ steps: 1000 }) });
-    expect(output()).toContain('mnist: 1000 steps, batch 64\n');
+    expect(output()).toContain('mnist: 1000 steps, batch 32\n');
     expect(output()).toContain('  run directory runs/dcgan-small-20250101-000000, resuming after step 300\n');
   });
 

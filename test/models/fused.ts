@@ -6,7 +6,7 @@
  * reproduce `single`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { discriminatorLoss, generatorLoss, negElbo, reparameterize, splitLatent } from '../../src/models/losses.js';
+import { bceWithLogits, discriminatorLoss, generatorLoss, negElbo, reparameterize, splitLatent } from '../../src/models/losses.js';
 import type { NetworkPart } from '../../src/models/part.js';
 import type { GanGradients, GanParts, GanStepPlan, VaeGradients, VaeParts, VaeStepPlan } from '../../src/models/steps.js';
 
@@ -15,7 +15,7 @@ function inOrder(part: NetworkPart, grads: tf.NamedTensorMap): tf.Tensor[] {
 }
 
 /** The DCGAN tutorial's train_step: one forward pass, a tape per network. */
-export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan): GanGradients {
+export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, realLabel = 1): GanGradients {
   const { generator: G, discriminator: D } = parts;
   return tf.tidy(() => {
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
@@ -29,7 +29,8 @@ export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanSte
     // tfjs has no persistent tape, so each tape records its own (identical) forward pass.
     const d = tf.variableGrads(() => {
       const o = forward();
-      return discriminatorLoss(o.real, o.fake);
+      // One-sided label smoothing: the real images' target is realLabel; the tutorial's loss at 1.
+      return realLabel === 1 ? discriminatorLoss(o.real, o.fake) : tf.add(tf.mean(bceWithLogits(o.real, realLabel)), tf.mean(bceWithLogits(o.fake, 0))) as tf.Scalar;
     }, D.trainableVariables);
     const g = tf.variableGrads(() => generatorLoss(forward().fake), G.trainableVariables);
     return {

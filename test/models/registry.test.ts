@@ -23,8 +23,10 @@ describe('modelSpec', () => {
 
   it('carries the references’ defaults', () => {
     const gan = modelSpec('dcgan-small');
-    expect(gan).toMatchObject({ kind: 'gan', noiseDim: 100, range: 'tanh', networks: ['generator', 'discriminator'] });
-    expect(gan.defaults).toMatchObject({ lr: 2e-4, beta1: 0.5 });
+    expect(gan).toMatchObject({ kind: 'gan', noiseDim: 100, range: 'tanh', realLabel: 0.9, networks: ['generator', 'discriminator'] });
+    expect(gan.defaults).toMatchObject({ lr: 8e-4, beta1: 0.5 });
+    // dcgan stays the TensorFlow tutorial's.
+    expect(modelSpec('dcgan')).toMatchObject({ realLabel: 1, defaults: { lr: 2e-4, beta1: 0.5 } });
     const vae = modelSpec('vae-mlp');
     expect(vae).toMatchObject({ kind: 'vae', latentDim: 20, range: 'unit', networks: ['encoder', 'decoder'] });
     expect(vae.defaults).toMatchObject({ lr: 1e-3, beta1: 0.9 });

@@ -47,6 +47,21 @@ describe('GAN step', () => {
     expect(relativeError(ours.generatorGrads, fused.generatorGrads)).toBeLessThan(1e-5);
   });
 
+  it('with one-sided label smoothing, matches one tape over the smoothed loss, and differs from the unsmoothed step', () => {
+    const parts = keep(tinyGan(1));
+    const real = realGan();
+    const plan = planGanStep(new Rng(2), 8, TINY_NOISE);
+    const fused = fusedGanGradients(parts, real, plan, 0.9);
+    const ours = ganGradients(parts, real, plan, 1, 0.9);
+    expect(scalar(ours.dLoss)).toBeCloseTo(scalar(fused.dLoss), 6);
+    expect(relativeError(ours.discriminatorGrads, fused.discriminatorGrads)).toBeLessThan(1e-5);
+    expect(relativeError(ours.generatorGrads, fused.generatorGrads)).toBeLessThan(1e-5);
+    const plain = ganGradients(parts, real, plan);
+    expect(Math.abs(scalar(plain.dLoss) - scalar(ours.dLoss))).toBeGreaterThan(1e-3);
+    // The generator's target stays 1: its loss does not change.
+    expect(scalar(ours.gLoss)).toBeCloseTo(scalar(plain.gLoss), 6);
+  });
+
   it('gives the same gradients as one tape for dcgan-small (batch 2)', () => {
     const spec = modelSpec('dcgan-small');
     const parts = keep(createParts(spec, 3));

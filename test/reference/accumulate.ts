@@ -22,7 +22,13 @@ export interface Accumulated {
 }
 
 /** The GAN step over `layout`: losses [discriminator, generator]. */
-export async function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStepPlan, layout: readonly ShardLayout[]): Promise<Accumulated> {
+export async function accumulateGan(
+  parts: GanParts,
+  x: tf.Tensor,
+  plan: GanStepPlan,
+  layout: readonly ShardLayout[],
+  realLabel = 1,
+): Promise<Accumulated> {
   const dLosses: number[] = [];
   const gLosses: number[] = [];
   const grads = await accumulate(layout, ['generator', 'discriminator'], async (chunk) => {
@@ -36,7 +42,7 @@ export async function accumulateGan(parts: GanParts, x: tf.Tensor, plan: GanStep
         fake: chunkSeed(plan.seeds.fake, chunk.offset),
       },
     };
-    const g = tf.tidy(() => ({ ...ganGradients(parts, rows(x, chunk), sub, chunk.weight) }));
+    const g = tf.tidy(() => ({ ...ganGradients(parts, rows(x, chunk), sub, chunk.weight, realLabel) }));
     const [d, gen] = [(await g.dLoss.data())[0]!, (await g.gLoss.data())[0]!];
     dLosses.push(d);
     gLosses.push(gen);

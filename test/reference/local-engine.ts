@@ -99,6 +99,7 @@ export class LocalEngine implements Engine {
                 x,
                 planGanStep(this.#rng, batchSize, spec.noiseDim),
                 layout,
+                spec.realLabel,
               )
             : accumulateVae(
                 { encoder: this.#part('encoder'), decoder: this.#part('decoder') },
@@ -118,6 +119,8 @@ export class LocalEngine implements Engine {
           { generator: this.#part('generator'), discriminator: this.#part('discriminator') },
           x,
           plan,
+          1,
+          spec.realLabel,
         );
         return {
           losses: [g.dLoss, g.gLoss],
