@@ -18,6 +18,8 @@
  *   --widths a,b,c,d,e  dense, deconv1, deconv2, conv1, conv2 filters (64,32,16,16,32)
  *   --ema X           the moving average's decay (0.999; 0: off)
  *   --batch N         batch size (64)
+ *   --spectral-norm 1 divide each of D's kernels by its largest singular value after every update
+ *                     (one power iteration per step: spectral normalisation by projection)
  *   --label NAME      a name for the line
  *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-standing, PATH-ema)
  *
@@ -44,6 +46,7 @@ interface Options {
   widths: number[];
   ema: number;
   batch: number;
+  spectralNorm: boolean;
   label: string;
   grid?: string;
 }
@@ -51,7 +54,7 @@ interface Options {
 function parse(argv: string[]): Options {
   const o: Options = {
     epochs: 3, seed: 1, lrD: 2e-4, lrG: 2e-4, realLabel: 1, noise: 100,
-    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, label: 'baseline',
+    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, label: 'baseline',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
@@ -67,6 +70,7 @@ function parse(argv: string[]): Options {
       case '--widths': o.widths = value.split(',').map(Number); break;
       case '--ema': o.ema = num; break;
       case '--batch': o.batch = num; break;
+      case '--spectral-norm': o.spectralNorm = num === 1; break;
       case '--label': o.label = value; break;
       case '--grid': o.grid = value; break;
       default: throw new Error(`unknown option ${flag}`);
@@ -109,6 +113,34 @@ function standingStatistics(generator: NetworkPart, noiseDim: number, rng: Rng, 
   }
 }
 
+/** Spectral normalisation by projection: each kernel (as a [fanIn, out] matrix) divided by σ, σ from one power iteration. */
+class SpectralProjection {
+  readonly #kernels: tf.Variable[];
+  readonly #u: tf.Tensor[];
+  constructor(part: NetworkPart, rng: Rng) {
+    this.#kernels = part.trainableVariables.filter((v) => v.shape.length >= 2);
+    this.#u = this.#kernels.map((k) => {
+      const out = k.shape[k.shape.length - 1]!;
+      return tf.keep(tf.tensor2d(rng.normals(new Float32Array(out)), [out, 1]));
+    });
+  }
+  project(): void {
+    this.#kernels.forEach((kernel, i) => {
+      const next = tf.tidy(() => {
+        const w = kernel.reshape([-1, kernel.shape[kernel.shape.length - 1]!]);
+        const v = tf.div(tf.matMul(w, this.#u[i]!), tf.add(tf.norm(tf.matMul(w, this.#u[i]!)), 1e-12));
+        const wtv = tf.matMul(w, v, true);
+        const u = tf.div(wtv, tf.add(tf.norm(wtv), 1e-12));
+        const sigma = tf.sum(tf.mul(v, tf.matMul(w, u)));
+        kernel.assign(tf.div(kernel, sigma));
+        return tf.keep(u);
+      });
+      this.#u[i]!.dispose();
+      this.#u[i] = next;
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const backend = await useBackend('auto');
@@ -118,6 +150,7 @@ async function main(): Promise<void> {
   const generator = createPart(spec, 'generator', o.seed, { lr: o.lrG });
   const discriminator = createPart(spec, 'discriminator', o.seed, { lr: o.lrD });
   const average = o.ema > 0 ? new WeightAverage(generator, o.ema) : undefined;
+  const spectral = o.spectralNorm ? new SpectralProjection(discriminator, new Rng(o.seed + 2)) : undefined;
   const sampler = new BatchSampler(dataset.train.count, o.batch, o.seed, { dropLast: true });
   const rng = new Rng(o.seed).fork();
   const steps = sampler.batchesPerEpoch * o.epochs;
@@ -133,6 +166,7 @@ async function main(): Promise<void> {
       generator.apply(r.generatorGrads);
       return tf.stack([r.dLoss, r.gLoss]);
     });
+    spectral?.project();
     average?.update();
     if (step % 200 === 0 || step === steps - 1) {
       const [d, g] = await losses.data();
