@@ -125,7 +125,7 @@ export class Cluster {
     ).then(
       ([found]) => found,
       (error: unknown) => {
-        if (canShrink && survivors.length >= minWorkers && survivors.length > 0) return undefined;
+        if (canShrink && survivors.length >= Math.max(1, minWorkers)) return undefined;
         throw error;
       },
     );

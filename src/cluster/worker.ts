@@ -156,7 +156,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHost> {
         const said = await Promise.race([goodbye.then(() => true, () => false), delay(DRAIN_MS, false)]);
         if (!said) {
           log(`NATS at ${options.connect.replace(/\/\/[^@/]*@/, '//')} did not answer within ${DRAIN_MS} ms: closed without deregistering`);
-          goodbye.catch(() => undefined);
           await nc.close().catch(() => undefined);
         }
         stopServing();

@@ -101,7 +101,7 @@ export type FieldSpec = IntField | NumberField | StringField | EnumField | BoolF
 const ALL = COMMANDS;
 
 /** The default of a per-model field (`byModel`, else `byFamily`) for `model`. */
-export function modelDefault(spec: { byFamily?: Readonly<Record<ModelFamily, number>>; byModel?: Readonly<Partial<Record<ModelName, number>>> }, model: ModelName): number | undefined {
+export function modelDefault(spec: Pick<NumberField, 'byFamily' | 'byModel'>, model: ModelName): number | undefined {
   return spec.byModel?.[model] ?? spec.byFamily?.[modelFamily(model)];
 }
 
