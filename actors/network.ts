@@ -22,8 +22,10 @@ import { useBackend, type BackendChoice } from '../src/backend/index.js';
 import { errors } from '../src/errors.js';
 import {
   adamConfig,
+  averagedImageNetwork,
   createPart,
   modelSpec,
+  runOptimizer,
   sampleImages,
   type AdamState,
   type ModelSpec,
@@ -107,7 +109,7 @@ export abstract class NetworkActor implements NetworkProtocol {
     this.#init = init;
     this.ctx = ctx;
     this.spec = modelSpec(init.model);
-    this.part = createPart(this.spec, network, init.seed, { lr: init.lr, beta1: init.beta1 });
+    this.part = createPart(this.spec, network, init.seed, runOptimizer(network, init));
     this.#gradients = new StepGradients(network, this.part, init.replica);
   }
 
@@ -165,7 +167,7 @@ export abstract class NetworkActor implements NetworkProtocol {
 
   async snapshot(): Promise<NetworkSnapshot> {
     const [weights, optimizer] = await Promise.all([this.part.getWeights(), this.part.getOptimizerState()]);
-    return transfer({ weights, optimizer }, [...weights, ...optimizer.m, ...optimizer.v]);
+    return transfer({ weights, optimizer }, [...weights, ...optimizer.m, ...optimizer.v, ...(optimizer.average ?? [])]);
   }
 
   async restore(snapshot: NetworkSnapshot): Promise<void> {
@@ -181,7 +183,7 @@ export abstract class NetworkActor implements NetworkProtocol {
 
   async stage(files: Readonly<Record<string, Uint8Array>>): Promise<void> {
     await this.abort();
-    const optimizer = adamConfig(this.spec, { lr: this.#init.lr, beta1: this.#init.beta1 });
+    const optimizer = adamConfig(this.spec, runOptimizer(this.network, this.#init));
     this.#staged = await decodePart(this.network, new Map(Object.entries(files)), optimizer);
   }
 
@@ -205,8 +207,8 @@ export abstract class NetworkActor implements NetworkProtocol {
   }
 
   async checksum(): Promise<Checksum> {
-    const { step, m, v } = await this.part.getOptimizerState();
-    return { weights: hashFloats(await this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v]) };
+    const { step, m, v, average = [] } = await this.part.getOptimizerState();
+    return { weights: hashFloats(await this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v, ...average]) };
   }
 
   ringOpen(request: RingOpen): Promise<RingAddresses> {
@@ -217,10 +219,19 @@ export abstract class NetworkActor implements NetworkProtocol {
     return this.#gradients.connectRings(request);
   }
 
-  /** `n` images in [0, 1] from noise drawn with `seed`, as `LocalEngine.sample`. */
+  /**
+   * `n` images in [0, 1] from noise drawn with `seed`, as `LocalEngine.sample`:
+   * from the moving average of the weights where this network keeps one (as
+   * `paragen sample` from a checkpoint).
+   */
   protected async images(request: SampleRequest): Promise<{ readonly images: Float32Array }> {
-    const images = await sampleImages(this.spec, this.part, request.n, new Rng(request.seed));
-    return transfer({ images }, [images]);
+    const averaged = await averagedImageNetwork(this.part);
+    try {
+      const images = await sampleImages(this.spec, averaged ?? this.part, request.n, new Rng(request.seed));
+      return transfer({ images }, [images]);
+    } finally {
+      averaged?.dispose();
+    }
   }
 
   /** Called by the runtime when the actor stops. */

@@ -30,6 +30,8 @@ export interface NetworkInit {
   readonly seed: number;
   readonly lr: number;
   readonly beta1: number;
+  /** The decay of the generator's moving average of weights (`--ema`; 0 or absent: none). Other networks keep none. */
+  readonly ema?: number;
   /** Chosen once per worker: every network actor on one thread must agree. */
   readonly backend: BackendChoice;
   /** Data parallelism: this actor is one replica of its network. */

@@ -5,10 +5,10 @@
  * classifier, on 10,000 samples), to measure training levers one at a time
  * with the same seed (README, "Quality, measured"). Its defaults are the
  * TensorFlow tutorial's settings, dcgan-small's before it was tuned. Prints
- * one JSON line with three scores: the generator as trained; with "standing
- * statistics" (batch norm's moving statistics recomputed for its final
- * weights); and, with --ema, an exponential moving average of its weights
- * (with standing statistics). Writes the sample grids with --grid.
+ * one JSON line with two scores: the generator as trained and, with --ema,
+ * the moving average of its weights as `--ema` keeps it (its batch-norm
+ * statistics recomputed, as checkpoints hold it). Writes the sample grids
+ * with --grid.
  *
  *   --epochs N        passes over the training set (3)
  *   --seed N          run seed (1)
@@ -20,8 +20,11 @@
  *   --batch N         batch size (64)
  *   --spectral-norm 1 divide each of D's kernels by its largest singular value after every update
  *                     (one power iteration per step: spectral normalisation by projection)
+ *   --lr-decay linear the learning rates fall linearly to 0 over the run (none: constant)
+ *   --dropout X       the discriminator's dropout rate (0.3)
+ *   --beta1 X --beta2 X  Adam's moment decays (0.5, 0.999)
  *   --label NAME      a name for the line
- *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-standing, PATH-ema)
+ *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-ema)
  *
  * One process trains on one core (wasm runs one thread per instance in Node),
  * so two variants can run side by side on a 2-core machine.
@@ -32,7 +35,7 @@ import { BatchSampler, gatherBatch, imageGrid, loadDataset, writePng } from '../
 import { getClassifier } from '../src/eval/classifier.js';
 import { scoreGenerator } from '../src/eval/evaluate.js';
 import { featureStats, predictSplit } from '../src/eval/metrics.js';
-import { createPart, ganGradients, planGanStep, sampleImages, type GanSpec, type NetworkPart } from '../src/models/index.js';
+import { averagedImageNetwork, createPart, ganGradients, planGanStep, sampleImages, type GanSpec, type NetworkPart } from '../src/models/index.js';
 import { customGan } from '../src/models/registry.js';
 import { Rng } from '../src/rng.js';
 
@@ -47,6 +50,10 @@ interface Options {
   ema: number;
   batch: number;
   spectralNorm: boolean;
+  lrDecay: 'none' | 'linear';
+  dropout: number;
+  beta1: number;
+  beta2: number;
   label: string;
   grid?: string;
 }
@@ -54,7 +61,7 @@ interface Options {
 function parse(argv: string[]): Options {
   const o: Options = {
     epochs: 3, seed: 1, lrD: 2e-4, lrG: 2e-4, realLabel: 1, noise: 100,
-    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, label: 'baseline',
+    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, lrDecay: 'none', dropout: 0.3, beta1: 0.5, beta2: 0.999, label: 'baseline',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
@@ -71,6 +78,13 @@ function parse(argv: string[]): Options {
       case '--ema': o.ema = num; break;
       case '--batch': o.batch = num; break;
       case '--spectral-norm': o.spectralNorm = num === 1; break;
+      case '--lr-decay':
+        if (value !== 'none' && value !== 'linear') throw new Error('--lr-decay: none or linear');
+        o.lrDecay = value;
+        break;
+      case '--dropout': o.dropout = num; break;
+      case '--beta1': o.beta1 = num; break;
+      case '--beta2': o.beta2 = num; break;
       case '--label': o.label = value; break;
       case '--grid': o.grid = value; break;
       default: throw new Error(`unknown option ${flag}`);
@@ -78,39 +92,6 @@ function parse(argv: string[]): Options {
   }
   if (o.widths.length !== 5 || o.widths.some((w) => !(w >= 1))) throw new Error('--widths: five positive integers');
   return o;
-}
-
-/** Shadow copies of `part`'s trainable weights, moved toward them after each update. */
-class WeightAverage {
-  readonly #shadow: tf.Variable[];
-  #updates = 0;
-  constructor(readonly part: NetworkPart, readonly decay: number) {
-    this.#shadow = part.trainableVariables.map((v) => tf.variable(v.clone(), false));
-  }
-  update(): void {
-    // The usual warm-up: early on the average follows the weights closely.
-    this.#updates += 1;
-    const d = Math.min(this.decay, (1 + this.#updates) / (10 + this.#updates));
-    tf.tidy(() => this.part.trainableVariables.forEach((v, i) => this.#shadow[i]!.assign(tf.add(tf.mul(this.#shadow[i]!, d), tf.mul(v, 1 - d)))));
-  }
-  /** Puts the averaged weights into the part (the end of training). */
-  load(): void {
-    this.part.trainableVariables.forEach((v, i) => v.assign(this.#shadow[i]!));
-  }
-}
-
-/**
- * "Standing statistics": batch norm's moving mean and variance recomputed for
- * the generator's final weights (they trail the weights of the last ~100
- * steps, and do not belong to averaged weights at all), by running it in
- * training mode on `batches` noise batches (momentum 0.99: 500 batches leave
- * under 1% of the old statistics).
- */
-function standingStatistics(generator: NetworkPart, noiseDim: number, rng: Rng, batches = 500, batchSize = 64): void {
-  for (let i = 0; i < batches; i++) {
-    const noise = rng.normals(new Float32Array(batchSize * noiseDim));
-    tf.tidy(() => void generator.model.apply(tf.tensor2d(noise, [batchSize, noiseDim]), { training: true }));
-  }
 }
 
 /** Spectral normalisation by projection: each kernel (as a [fanIn, out] matrix) divided by σ, σ from one power iteration. */
@@ -145,11 +126,10 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const backend = await useBackend('auto');
   const [dense, d1, d2, c1, c2] = o.widths as [number, number, number, number, number];
-  const spec: GanSpec = customGan('dcgan-small', { dense, deconv: [d1, d2], conv: [c1, c2] }, { noiseDim: o.noise, realLabel: o.realLabel });
+  const spec: GanSpec = customGan('dcgan-small', { dense, deconv: [d1, d2], conv: [c1, c2], dropout: o.dropout }, { noiseDim: o.noise, realLabel: o.realLabel });
   const dataset = loadDataset('mnist');
-  const generator = createPart(spec, 'generator', o.seed, { lr: o.lrG });
-  const discriminator = createPart(spec, 'discriminator', o.seed, { lr: o.lrD });
-  const average = o.ema > 0 ? new WeightAverage(generator, o.ema) : undefined;
+  const generator = createPart(spec, 'generator', o.seed, { lr: o.lrG, beta1: o.beta1, beta2: o.beta2, average: o.ema });
+  const discriminator = createPart(spec, 'discriminator', o.seed, { lr: o.lrD, beta1: o.beta1, beta2: o.beta2 });
   const spectral = o.spectralNorm ? new SpectralProjection(discriminator, new Rng(o.seed + 2)) : undefined;
   const sampler = new BatchSampler(dataset.train.count, o.batch, o.seed, { dropLast: true });
   const rng = new Rng(o.seed).fork();
@@ -160,14 +140,14 @@ async function main(): Promise<void> {
     const batch = sampler.next();
     const real = gatherBatch(dataset.train, batch.indices, 'tanh');
     const plan = planGanStep(rng, o.batch, spec.noiseDim);
+    const lrScale = o.lrDecay === 'linear' ? 1 - step / steps : 1;
     const losses = tf.tidy(() => {
       const r = ganGradients({ generator, discriminator }, tf.tensor(real, [o.batch, 28, 28, 1]), plan, 1, spec.realLabel);
-      discriminator.apply(r.discriminatorGrads);
-      generator.apply(r.generatorGrads);
+      discriminator.apply(r.discriminatorGrads, lrScale);
+      generator.apply(r.generatorGrads, lrScale);
       return tf.stack([r.dLoss, r.gLoss]);
     });
     spectral?.project();
-    average?.update();
     if (step % 200 === 0 || step === steps - 1) {
       const [d, g] = await losses.data();
       last = { d: d!, g: g! };
@@ -178,24 +158,22 @@ async function main(): Promise<void> {
   const trainSeconds = (performance.now() - started) / 1000;
   const classifier = await getClassifier(dataset);
   const testStats = featureStats(await predictSplit(classifier, dataset.test, dataset.test.count));
-  const score = async (grid?: string) => {
-    const scores = await scoreGenerator(classifier, spec, generator, 10_000, 0, testStats);
-    if (grid) writePng(grid, imageGrid(await sampleImages(spec, generator, 64, new Rng(o.seed)), 64, 28, 28, 1));
+  const score = async (network: NetworkPart, grid?: string) => {
+    const scores = await scoreGenerator(classifier, spec, network, 10_000, 0, testStats);
+    if (grid) writePng(grid, imageGrid(await sampleImages(spec, network, 64, new Rng(o.seed)), 64, 28, 28, 1));
     const shares = scores.classShares.map((s) => Number((s * 100).toFixed(1)));
     return {
       inceptionScore: Number(scores.inceptionScore.toFixed(3)), fid: Number(scores.fid.toFixed(2)),
       minShare: Math.min(...shares), maxShare: Math.max(...shares), shares,
     };
   };
-  const raw = await score(o.grid);
-  standingStatistics(generator, spec.noiseDim, new Rng(o.seed + 1));
-  const standing = await score(o.grid?.replace(/\.png$/, '-standing.png'));
-  average?.load();
-  if (average) standingStatistics(generator, spec.noiseDim, new Rng(o.seed + 1));
-  const averaged = average ? await score(o.grid?.replace(/\.png$/, '-ema.png')) : undefined;
+  const raw = await score(generator, o.grid);
+  const average = await averagedImageNetwork(generator);
+  const averaged = average ? await score(average, o.grid?.replace(/\.png$/, '-ema.png')) : undefined;
+  average?.dispose();
   classifier.dispose();
   console.log(JSON.stringify({
-    ...o, backend: backend.name, steps, trainSeconds: Number(trainSeconds.toFixed(1)), ...raw, standing,
+    ...o, backend: backend.name, steps, trainSeconds: Number(trainSeconds.toFixed(1)), ...raw,
     ...(averaged ? { ema: { decay: o.ema, ...averaged } } : {}), finalLosses: last,
   }));
 }

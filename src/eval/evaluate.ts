@@ -73,6 +73,8 @@ export interface VaeEvaluationResult extends EvaluationBase {
 
 export interface GanEvaluationResult extends EvaluationBase {
   readonly kind: 'gan';
+  /** The generator scored: the moving average of its weights (`--ema`), or its trained weights. */
+  readonly weights: 'ema' | 'trained';
   /** Generated images scored. */
   readonly samples: number;
   /** exp E[KL(p(y|x) ‖ p(y))] of the generated images: 1 to the number of classes, higher is better. */
@@ -122,6 +124,7 @@ export async function evaluate(input: EvaluateInput, hooks: EvaluateHooks = {}):
   const trained = await openTrainedRun(config.run, {
     networks: (spec) => (spec.kind === 'vae' ? spec.networks : [imageNetwork(spec)]),
     onWarning: hooks.onWarning,
+    averaged: config.weights === 'ema',
   });
   try {
     const dataset = loadDataset(trained.config.dataset);
@@ -149,7 +152,8 @@ export async function evaluate(input: EvaluateInput, hooks: EvaluateHooks = {}):
       return { kind: 'vae', ...base, negElbo: r.loss, bce: r.bce, kl: r.kl, seconds: seconds() };
     }
     const gan = await scoreGan(trained, dataset, test, samples, config.seed, hooks);
-    return { kind: 'gan', ...base, ...gan, seconds: seconds() };
+    const weights = trained.averaged.has('generator') ? 'ema' : 'trained';
+    return { kind: 'gan', ...base, weights, ...gan, seconds: seconds() };
   } finally {
     trained.dispose();
   }

@@ -9,6 +9,13 @@
  * The update is tfjs's (and PyTorch's) form:
  *   m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²;
  *   w ← w - lr · (m / (1-β1^t)) / (√(v / (1-β2^t)) + ε)
+ *
+ * With `average` set it also keeps an exponential moving average of the
+ * weights (Polyak averaging, the "EMA of G" of many GAN implementations):
+ *   a ← d·a + (1-d)·w after each update, d = min(average, (1+t)/(10+t)),
+ * the usual warm-up, so that early on the average follows the weights. It
+ * starts as the weights after the first update (or the first after a state
+ * without an average was restored), and is part of the state.
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
@@ -21,6 +28,8 @@ export interface AdamConfig {
   beta2?: number;
   /** Default 1e-7 (Keras and tfjs); PyTorch uses 1e-8. */
   epsilon?: number;
+  /** Decay of a moving average of the weights, in [0, 1); 0 or absent: none. */
+  average?: number;
 }
 
 /** Adam's state: the step count and both moments, one array per trainable weight. */
@@ -28,6 +37,8 @@ export interface AdamState {
   step: number;
   m: Float32Array[];
   v: Float32Array[];
+  /** The moving average of the weights, when the optimizer keeps one and it has started. */
+  average?: Float32Array[];
 }
 
 export class Adam {
@@ -35,18 +46,24 @@ export class Adam {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** The moving average's decay (0: none kept). */
+  readonly average: number;
   #step = 0;
   readonly #m: tf.Variable[];
   readonly #v: tf.Variable[];
+  readonly #a: tf.Variable[];
+  #averaging = false;
 
   constructor(config: AdamConfig, shapes: readonly (readonly number[])[]) {
     this.lr = positive('lr', config.lr);
     this.beta1 = fraction('beta1', config.beta1);
     this.beta2 = fraction('beta2', config.beta2 ?? 0.999);
     this.epsilon = positive('epsilon', config.epsilon ?? 1e-7);
+    this.average = fraction('average', config.average ?? 0);
     // tidy disposes the zeros but not the variables made from them.
     this.#m = tf.tidy(() => shapes.map((s) => tf.variable(tf.zeros([...s]), false)));
     this.#v = tf.tidy(() => shapes.map((s) => tf.variable(tf.zeros([...s]), false)));
+    this.#a = this.average > 0 ? tf.tidy(() => shapes.map((s) => tf.variable(tf.zeros([...s]), false))) : [];
   }
 
   /** The number of updates taken so far. */
@@ -54,8 +71,8 @@ export class Adam {
     return this.#step;
   }
 
-  /** One Adam update of `weights` by `grads` (same order and shapes as the constructor's). */
-  update(weights: readonly tf.Variable[], grads: readonly tf.Tensor[]): void {
+  /** One Adam update of `weights` by `grads` (same order and shapes as the constructor's), at `lrScale` × lr. */
+  update(weights: readonly tf.Variable[], grads: readonly tf.Tensor[], lrScale = 1): void {
     this.#step += 1;
     const { beta1: b1, beta2: b2 } = this;
     const c1 = 1 - b1 ** this.#step;
@@ -69,17 +86,33 @@ export class Adam {
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         const denom = tf.add(tf.sqrt(tf.div(v, c2)), this.epsilon);
         const w = weights[i]!;
-        w.assign(tf.sub(w, tf.mul(this.lr, tf.div(tf.div(m, c1), denom))));
+        w.assign(tf.sub(w, tf.mul(this.lr * lrScale, tf.div(tf.div(m, c1), denom))));
       }
+      if (this.average > 0) this.#updateAverage(weights);
     });
+  }
+
+  /** The moving average of the weights (variables owned here, not to be disposed), or undefined before it starts. */
+  get averageVariables(): readonly tf.Variable[] | undefined {
+    return this.#averaging ? this.#a : undefined;
+  }
+
+  #updateAverage(weights: readonly tf.Variable[]): void {
+    if (!this.#averaging) {
+      weights.forEach((w, i) => this.#a[i]!.assign(w));
+      this.#averaging = true;
+      return;
+    }
+    const d = Math.min(this.average, (1 + this.#step) / (10 + this.#step));
+    weights.forEach((w, i) => this.#a[i]!.assign(tf.add(tf.mul(this.#a[i]!, d), tf.mul(w, 1 - d))));
   }
 
   /** A copy of the state, for a checkpoint or a snapshot. */
   async getState(): Promise<AdamState> {
     const read = (ts: readonly tf.Tensor[]) => Promise.all(ts.map(async (t) => ((await t.data()) as Float32Array).slice()));
     const step = this.#step;
-    const [m, v] = await Promise.all([read(this.#m), read(this.#v)]);
-    return { step, m, v };
+    const [m, v, average] = await Promise.all([read(this.#m), read(this.#v), read(this.#averaging ? this.#a : [])]);
+    return { step, m, v, ...(this.#averaging ? { average } : {}) };
   }
 
   /** Restores a state from `getState()`; the next update continues exactly. */
@@ -99,15 +132,20 @@ export class Adam {
     };
     check(state.m, 'm', this.#m);
     check(state.v, 'v', this.#v);
+    // An average this optimizer does not keep is dropped; one it keeps but the state lacks starts afresh.
+    const average = this.average > 0 ? state.average : undefined;
+    if (average) check(average, 'average', this.#a);
     tf.tidy(() => {
       state.m.forEach((a, i) => this.#m[i]!.assign(tf.tensor(a, this.#m[i]!.shape)));
       state.v.forEach((a, i) => this.#v[i]!.assign(tf.tensor(a, this.#v[i]!.shape)));
+      average?.forEach((a, i) => this.#a[i]!.assign(tf.tensor(a, this.#a[i]!.shape)));
     });
+    this.#averaging = average !== undefined;
     this.#step = state.step;
   }
 
   dispose(): void {
-    for (const t of [...this.#m, ...this.#v]) t.dispose();
+    for (const t of [...this.#m, ...this.#v, ...this.#a]) t.dispose();
   }
 }
 

@@ -16,6 +16,8 @@ export interface DcganWidths {
   deconv: readonly [number, number];
   /** Filters of the discriminator's two convolutions (14×14, then 7×7). */
   conv: readonly [number, number];
+  /** The discriminator's dropout rate (the tutorial's 0.3 when absent). */
+  dropout?: number;
 }
 
 const KERNEL = 'glorotUniform';
@@ -83,10 +85,10 @@ export function dcganDiscriminator(widths: DcganWidths): tf.Sequential {
         inputShape: [28, 28, 1],
       }),
       tf.layers.leakyReLU({ name: 'conv1_lrelu' }),
-      tf.layers.dropout({ name: 'conv1_dropout', rate: 0.3 }),
+      tf.layers.dropout({ name: 'conv1_dropout', rate: widths.dropout ?? 0.3 }),
       tf.layers.conv2d({ name: 'conv2', filters: w2, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: KERNEL }),
       tf.layers.leakyReLU({ name: 'conv2_lrelu' }),
-      tf.layers.dropout({ name: 'conv2_dropout', rate: 0.3 }),
+      tf.layers.dropout({ name: 'conv2_dropout', rate: widths.dropout ?? 0.3 }),
       tf.layers.flatten({ name: 'flatten' }),
       tf.layers.dense({ name: 'logits', units: 1, kernelInitializer: KERNEL }),
     ],

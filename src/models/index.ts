@@ -23,7 +23,7 @@ export type { NegElbo } from './losses.js';
 export { NetworkPart, loadPart } from './part.js';
 export type { ForwardOptions, GradOptions, LossGradResult, VjpResult, Wrt } from './part.js';
 export { TapedPass } from './tape.js';
-export { MODEL_NAMES, adamConfig, createPart, createParts, modelSpec } from './registry.js';
+export { MODEL_NAMES, adamConfig, createPart, createParts, modelSpec, runOptimizer } from './registry.js';
 export type {
   GanModelName,
   GanNetwork,
@@ -36,7 +36,7 @@ export type {
   VaeNetwork,
   VaeSpec,
 } from './registry.js';
-export { sampleImages } from './sample.js';
+export { STANDING_BATCHES, averagedImageNetwork, averagedName, sampleImages } from './sample.js';
 export {
   decoderBackward,
   discriminatorBackward,

@@ -40,9 +40,8 @@ import { errors } from '../errors.js';
 import { Rng } from '../rng.js';
 import { Adam, type AdamConfig, type AdamState } from './adam.js';
 import { loadModel, saveModel, type LoadableFiles, type ModelFiles } from './artifacts.js';
+import { batchNormOf, dropout, dropoutRate, STATELESS, type BatchNormLayer, type LayerVariable } from './layers.js';
 import { TapedPass } from './tape.js';
-
-type LayerVariable = tf.layers.Layer['weights'][number];
 
 /** Which gradients a backward pass computes: skipping one skips its kernels (e.g. the filter gradient). */
 export type Wrt = 'both' | 'input' | 'weights';
@@ -70,33 +69,6 @@ export interface VjpResult {
 
 export interface LossGradResult extends VjpResult {
   loss: tf.Scalar;
-}
-
-/** Layers whose training-mode behaviour is the same as their inference behaviour. */
-const STATELESS = new Set([
-  'Dense',
-  'Conv2D',
-  'Conv2DTranspose',
-  'Flatten',
-  'Reshape',
-  'LeakyReLU',
-  'ReLU',
-  'Activation',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'MaxPooling2D',
-  'AveragePooling2D',
-]);
-
-interface BatchNormLayer {
-  gamma: LayerVariable | null;
-  beta: LayerVariable | null;
-  movingMean: LayerVariable;
-  movingVariance: LayerVariable;
-  epsilon: number;
-  momentum: number;
-  axis: number;
 }
 
 interface BatchStats {
@@ -218,9 +190,10 @@ export class NetworkPart {
   /**
    * One Adam update with `grads` (tensors or flat arrays, in
    * `trainableVariables` order; not disposed here), then folds the held batch
-   * statistics into the moving averages.
+   * statistics into the moving averages. `lrScale` scales the learning rate
+   * for this update (a schedule).
    */
-  apply(grads: readonly (tf.Tensor | Float32Array)[]): void {
+  apply(grads: readonly (tf.Tensor | Float32Array)[], lrScale = 1): void {
     const shapes = this.trainableShapes;
     if (grads.length !== shapes.length) {
       throw errors.invalidValue(`grads of ${this.name}`, `${shapes.length} tensors (one per trainable weight)`, grads.length);
@@ -232,7 +205,7 @@ export class NetworkPart {
         if (gotSize !== size) throw errors.invalidValue(`grads[${i}] size of ${this.name}`, String(size), gotSize);
         return g instanceof Float32Array ? tf.tensor(g, shapes[i]) : g.reshape(shapes[i]!);
       });
-      this.#adam.update(this.trainableVariables, tensors);
+      this.#adam.update(this.trainableVariables, tensors, lrScale);
       this.#commitBatchStats();
     });
   }
@@ -274,6 +247,70 @@ export class NetworkPart {
   /** The network as standard TensorFlow.js artifacts (the optimizer state is separate). */
   save(): Promise<ModelFiles> {
     return saveModel(this.model);
+  }
+
+  /** Whether the optimizer keeps a moving average of the weights and it has started. */
+  get averaged(): boolean {
+    return this.#adam.averageVariables !== undefined;
+  }
+
+  /**
+   * A new part (the caller disposes it) with the moving average of the weights, or undefined before
+   * there is one. Its batch-norm statistics are recomputed ("standing statistics": those of the
+   * trained weights do not fit their average), pooled over `batches` training passes on `inputs(i)`.
+   */
+  async averagedCopy(inputs: (batch: number) => tf.Tensor, batches: number): Promise<NetworkPart | undefined> {
+    const average = this.#adam.averageVariables;
+    if (!average) return undefined;
+    const copy = new NetworkPart(this.name, await loadModel(await saveModel(this.model)), { lr: 1, beta1: 0 });
+    const trainable = new Map(this.#trainable.map((w, i) => [w.originalName, i]));
+    const values = await this.getWeights();
+    const weights = await Promise.all(
+      this.model.weights.map(async (w, i) => {
+        const t = trainable.get(w.originalName);
+        return t === undefined ? values[i]! : ((await average[t]!.data()) as Float32Array).slice();
+      }),
+    );
+    try {
+      copy.setWeights(weights);
+      copy.#standingStatistics(inputs, batches);
+    } catch (error) {
+      copy.dispose();
+      throw error;
+    }
+    return copy;
+  }
+
+  /** Sets batch norm's moving statistics to the pooled statistics of `batches` training passes. */
+  #standingStatistics(inputs: (batch: number) => tf.Tensor, batches: number): void {
+    if (this.#batchNorms.size === 0 || batches < 1) return;
+    const sums = new Map<number, { mean: tf.Tensor; square: tf.Tensor }>();
+    for (let b = 0; b < batches; b++) {
+      const input = inputs(b);
+      tf.dispose(tf.tidy(() => this.#train(input, b)));
+      input.dispose();
+      for (const [index, stats] of this.#pending.get(b) ?? []) {
+        // E[x²] of the batch = var + mean²: pooled over equal batches, var = E[x²] − E[x]².
+        const old = sums.get(index);
+        const square = tf.tidy(() => tf.add(stats.variance, tf.square(stats.mean)));
+        if (old) {
+          sums.set(index, { mean: tf.add(old.mean, stats.mean), square: tf.add(old.square, square) });
+          tf.dispose([old.mean, old.square, square]);
+        } else {
+          sums.set(index, { mean: tf.clone(stats.mean), square });
+        }
+      }
+      this.discardStepState();
+    }
+    for (const [index, { mean, square }] of sums) {
+      const bn = this.#batchNorms.get(index)!;
+      tf.tidy(() => {
+        const m = tf.div(mean, batches);
+        bn.movingMean.write(m);
+        bn.movingVariance.write(tf.relu(tf.sub(tf.div(square, batches), tf.square(m))));
+      });
+      tf.dispose([mean, square]);
+    }
   }
 
   dispose(): void {
@@ -350,42 +387,6 @@ export async function loadPart(name: string, files: LoadableFiles, optimizer: Ad
     throw errors.badFile('model.json', `network ${name} must be a Sequential model, got ${model.getClassName()}`);
   }
   return new NetworkPart(name, model, optimizer);
-}
-
-/** Inverted dropout with a mask from `rng`: keep with probability 1 - rate, scale kept units by 1/(1 - rate). */
-function dropout(x: tf.Tensor, rate: number, rng: Rng): tf.Tensor {
-  if (rate === 0) return x;
-  const threshold = rate * TWO_32;
-  const scale = 1 / (1 - rate);
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextUint32() < threshold ? 0 : scale;
-  return tf.mul(x, tf.tensor(mask, x.shape));
-}
-
-function dropoutRate(layer: tf.layers.Layer): number {
-  const config = layer.getConfig();
-  const rate = config['rate'];
-  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1) || config['noiseShape'] != null) {
-    throw errors.internal(`layer ${layer.name}: only Dropout with a rate in [0, 1) and no noiseShape is supported`);
-  }
-  return rate;
-}
-
-function batchNormOf(layer: tf.layers.Layer): BatchNormLayer {
-  const config = layer.getConfig();
-  const find = (suffix: string) => layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`)) ?? null;
-  const movingMean = find('moving_mean');
-  const movingVariance = find('moving_variance');
-  if (!movingMean || !movingVariance) throw errors.internal(`layer ${layer.name}: batch norm without moving statistics`);
-  return {
-    gamma: find('gamma'),
-    beta: find('beta'),
-    movingMean,
-    movingVariance,
-    epsilon: config['epsilon'] as number,
-    momentum: config['momentum'] as number,
-    axis: config['axis'] as number,
-  };
 }
 
 function checkSeed(seed: number | undefined): number {

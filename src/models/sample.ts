@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
-import type { Rng } from '../rng.js';
+import { Rng } from '../rng.js';
 import type { NetworkPart } from './part.js';
 import type { ModelSpec } from './registry.js';
 
@@ -30,4 +30,25 @@ export async function sampleImages(spec: ModelSpec, network: NetworkPart, n: num
     out.set(await images.data().finally(() => images.dispose()), start * imageSize);
   }
   return out;
+}
+
+/** Batches of 64 prior draws whose pooled batch-norm statistics an averaged image network gets. */
+export const STANDING_BATCHES = 16;
+
+/** Where a network's averaged copy is kept in a checkpoint: `generator-ema/model.json`, …. */
+export function averagedName(network: string): string {
+  return `${network}-ema`;
+}
+
+/**
+ * The moving average of an image network's weights (a generator's), with
+ * batch norm's statistics recomputed on fixed standard-normal inputs (the
+ * prior it samples from): a new part the caller disposes, or undefined when
+ * its optimizer keeps no average.
+ */
+export async function averagedImageNetwork(network: NetworkPart): Promise<NetworkPart | undefined> {
+  if (!network.averaged) return undefined;
+  const dim = network.model.inputs[0]!.shape[1] as number;
+  const rng = new Rng(0x5eed);
+  return network.averagedCopy(() => tf.tensor2d(rng.normals(new Float32Array(64 * dim)), [64, dim]), STANDING_BATCHES);
 }

@@ -3,10 +3,14 @@
  * (`<name>/model.json`, `<name>/weights.bin`, batch-norm moving statistics
  * included) and its Adam state (`<name>/optimizer.json` with the step count and
  * shapes, `<name>/optimizer.bin` with the first then second moments, float32).
+ * An optimizer that keeps a moving average of the weights adds it to
+ * `optimizer.bin` after the moments, and the averaged network, ready to
+ * sample from, as `<name>-ema/model.json` and `<name>-ema/weights.bin`.
  */
 import { errors } from '../errors.js';
 import type { AdamConfig, AdamState } from './adam.js';
 import { loadPart, type NetworkPart } from './part.js';
+import { averagedImageNetwork, averagedName } from './sample.js';
 
 export type FileMap = Record<string, Uint8Array | string>;
 
@@ -14,6 +18,8 @@ interface OptimizerJson {
   format: 'paragen-adam';
   step: number;
   shapes: number[][];
+  /** Whether `optimizer.bin` holds the weights' moving average after the moments. */
+  average?: boolean;
 }
 
 /** The part's files, keyed `<name>/<file>`. */
@@ -21,20 +27,31 @@ export async function encodePart(part: NetworkPart): Promise<FileMap> {
   const files = await part.save();
   const state = await part.getOptimizerState();
   const shapes = part.trainableShapes.map((s) => [...s]);
-  const total = state.m.reduce((n, a) => n + a.length, 0);
-  const moments = new Float32Array(2 * total);
+  const arrays = [...state.m, ...state.v, ...(state.average ?? [])];
+  const moments = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let offset = 0;
-  for (const a of [...state.m, ...state.v]) {
+  for (const a of arrays) {
     moments.set(a, offset);
     offset += a.length;
   }
-  const json: OptimizerJson = { format: 'paragen-adam', step: state.step, shapes };
-  return {
+  const json: OptimizerJson = { format: 'paragen-adam', step: state.step, shapes, ...(state.average ? { average: true } : {}) };
+  const out: FileMap = {
     [`${part.name}/model.json`]: files['model.json'],
     [`${part.name}/weights.bin`]: files['weights.bin'],
     [`${part.name}/optimizer.json`]: JSON.stringify(json),
     [`${part.name}/optimizer.bin`]: new Uint8Array(moments.buffer),
   };
+  const averaged = await averagedImageNetwork(part);
+  if (averaged) {
+    try {
+      const avg = await averaged.save();
+      out[`${averagedName(part.name)}/model.json`] = avg['model.json'];
+      out[`${averagedName(part.name)}/weights.bin`] = avg['weights.bin'];
+    } finally {
+      averaged.dispose();
+    }
+  }
+  return out;
 }
 
 function text(files: ReadonlyMap<string, Uint8Array>, path: string): string {
@@ -80,19 +97,17 @@ export function decodeOptimizer(name: string, files: ReadonlyMap<string, Uint8Ar
   const moments = new Float32Array(raw.slice().buffer, 0, raw.byteLength / 4);
   const sizes = json.shapes.map((s) => s.reduce((a, b) => a * b, 1));
   const total = sizes.reduce((a, b) => a + b, 0);
-  if (moments.length !== 2 * total) {
-    throw errors.checkpoint(`${name}/optimizer.bin holds ${moments.length} values, expected ${2 * total}`);
+  const sets = json.average === true ? 3 : 2;
+  if (moments.length !== sets * total) {
+    throw errors.checkpoint(`${name}/optimizer.bin holds ${moments.length} values, expected ${sets * total}`);
   }
-  const m: Float32Array[] = [];
-  const v: Float32Array[] = [];
   let offset = 0;
-  for (const size of sizes) {
-    m.push(moments.slice(offset, offset + size));
-    offset += size;
-  }
-  for (const size of sizes) {
-    v.push(moments.slice(offset, offset + size));
-    offset += size;
-  }
-  return { step: json.step, m, v };
+  const next = (): Float32Array[] =>
+    sizes.map((size) => {
+      offset += size;
+      return moments.slice(offset - size, offset);
+    });
+  const m = next();
+  const v = next();
+  return { step: json.step, m, v, ...(sets === 3 ? { average: next() } : {}) };
 }

@@ -148,7 +148,10 @@ export class ActorEngine implements Engine {
         split: plan.host === 'thread' ? sharedSplit(dataset.train) : ownSplit(dataset.train),
         batchSize: options.batchSize,
         prefetch: options.prefetch,
-        network: { model: options.model, seed: options.seed, lr: options.lr, beta1: options.beta1, backend: options.backend },
+        network: {
+          model: options.model, seed: options.seed, lr: options.lr, beta1: options.beta1, backend: options.backend,
+          ...(options.ema ? { ema: options.ema } : {}),
+        },
         backend: options.backend,
         collective: plan.host === 'thread' ? 'shared' : 'tcp',
         ...(hooks.ringTimeoutMs === undefined ? {} : { ringTimeoutMs: hooks.ringTimeoutMs }),

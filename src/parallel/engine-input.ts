@@ -16,6 +16,8 @@ export interface EngineOptions {
   readonly batchSize: number;
   readonly lr: number;
   readonly beta1: number;
+  /** The decay of the generator's moving average of weights (0 or absent: none). */
+  readonly ema?: number;
   readonly seed: number;
 }
 

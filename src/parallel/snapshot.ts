@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NetworkSnapshot } from '../../actors/network.js';
 import type { Cursor } from '../data/index.js';
 import { errors } from '../errors.js';
-import { createPart, type ModelSpec, type NetworkName } from '../models/index.js';
+import { createPart, runOptimizer, type ModelSpec, type NetworkName } from '../models/index.js';
 import { encodePart } from '../models/state.js';
 import type { RngState } from '../rng.js';
 import type { StateFiles } from './engine.js';
@@ -30,14 +30,14 @@ export interface Snapshot {
 export async function snapshotFiles(
   spec: ModelSpec,
   snapshot: Snapshot,
-  options: { readonly seed: number; readonly lr: number; readonly beta1: number },
+  options: { readonly seed: number; readonly lr: number; readonly beta1: number; readonly ema?: number },
 ): Promise<StateFiles> {
   await tf.ready();
   const files: StateFiles = {};
   for (const network of spec.networks as readonly NetworkName[]) {
     const state = snapshot.networks[network];
     if (!state) throw errors.internal(`snapshot of step ${snapshot.step} has no ${network}`);
-    const part = createPart(spec, network, options.seed, { lr: options.lr, beta1: options.beta1 });
+    const part = createPart(spec, network, options.seed, runOptimizer(network, options));
     try {
       part.setWeights(state.weights);
       part.setOptimizerState(state.optimizer);

@@ -5,7 +5,7 @@
  * (`RunConfig`, `CommandConfig<C>`) are computed from the table, so the flags,
  * the files and the types cannot drift apart.
  */
-import { DCGAN_SMALL_BATCH, DCGAN_SMALL_LR } from '../models/registry.js';
+import { DCGAN_SMALL_BATCH, DCGAN_SMALL_EMA, DCGAN_SMALL_LR } from '../models/registry.js';
 import { WORKER_FIELDS } from './worker-fields.js';
 
 import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, modelFamily, parseFault, type ModelFamily, type ModelName } from '../domain.js';
@@ -140,6 +140,11 @@ export const FIELDS = {
     kind: 'number', flag: '--beta1', min: 0, below: 1, byFamily: { gan: 0.5, vae: 0.9 },
     commands: ['train'], help: "Adam's first-moment decay",
   },
+  ema: {
+    kind: 'number', flag: '--ema', min: 0, below: 1, byFamily: { gan: 0, vae: 0 }, byModel: { 'dcgan-small': DCGAN_SMALL_EMA },
+    commands: ['train'],
+    help: "decay of a moving average of the generator's weights, which sample, eval and serve use (0: none; GANs only)",
+  },
   seed: {
     kind: 'int', flag: '--seed', min: 0, max: 0xffffffff, default: 0, commands: ['train', 'sample', 'eval', 'bench'],
     help: 'random seed: same seed, same batches, noise and weights',
@@ -231,6 +236,10 @@ export const FIELDS = {
   run: {
     kind: 'string', flag: '--run', commands: ['sample', 'eval', 'serve'], required: ['sample', 'eval', 'serve'], placeholder: '<dir>',
     help: 'run directory to read the trained networks from',
+  },
+  weights: {
+    kind: 'enum', flag: '--weights', values: ['ema', 'trained'], default: 'ema', commands: ['eval'],
+    help: "the generator's moving average of weights where the run kept one (--ema), or its trained weights",
   },
   n: {
     kind: 'int', flag: '--n', min: 1, default: 64, commands: ['sample'],

@@ -180,6 +180,9 @@ function crossFieldProblems(values: ConfigValues, command: CommandName): Paragen
   if (values.minWorkers !== undefined && values.cluster === undefined) {
     problems.push(errors.invalidValue('minWorkers', 'only with --cluster (it is the machines a cluster run may shrink to)', values.minWorkers));
   }
+  if (values.ema !== undefined && values.ema > 0 && modelFamily(model) === 'vae') {
+    problems.push(errors.invalidValue('ema', `0 for ${model} (only a GAN's generator keeps a moving average)`, values.ema));
+  }
   // The strategy's rules live in its planner: asking it here refuses everything it would refuse later.
   try {
     const plan = planStrategy({

@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors, ParagenError } from '../errors.js';
-import { adamConfig, loadPart, modelSpec, type ModelSpec, type NetworkName, type NetworkPart } from '../models/index.js';
+import { adamConfig, averagedName, loadPart, modelSpec, type ModelSpec, type NetworkName, type NetworkPart } from '../models/index.js';
 import { CHECKPOINTS_DIR, listCheckpoints, verifyCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import type { RunConfig } from './config-schema.js';
 import { readRunConfig } from './run-dir.js';
@@ -27,6 +27,8 @@ export interface TrainedRun {
   readonly checkpoint: string;
   /** The networks asked for, by name. */
   readonly parts: ReadonlyMap<NetworkName, NetworkPart>;
+  /** Those loaded as the moving average of their weights (`generator-ema/`; `--ema`). */
+  readonly averaged: ReadonlySet<NetworkName>;
   /** Newer checkpoints that failed verification and were skipped, one message each. */
   readonly warnings: readonly string[];
   /** The part `name`; it must have been asked for. */
@@ -40,6 +42,8 @@ export interface OpenTrainedRunOptions {
   readonly networks?: (spec: ModelSpec) => readonly NetworkName[];
   /** Told of each skipped checkpoint as it is skipped (before any network loads). */
   readonly onWarning?: (message: string) => void;
+  /** Load a network's moving average where the checkpoint has one (default true). */
+  readonly averaged?: boolean;
 }
 
 /** The newest checkpoint of `dir` that verifies, and a message for each newer one that does not. */
@@ -88,8 +92,13 @@ export async function openTrainedRun(dir: string, options: OpenTrainedRunOptions
   }
   const names = options.networks?.(spec) ?? (spec.networks as readonly NetworkName[]);
   const parts = new Map<NetworkName, NetworkPart>();
+  const averaged = new Set<NetworkName>();
   try {
-    for (const name of names) parts.set(name, await loadNetwork(spec, checkpoint, name));
+    for (const name of names) {
+      const useAverage = options.averaged !== false && checkpoint.files.has(`${averagedName(name)}/model.json`);
+      parts.set(name, await loadNetwork(spec, checkpoint, name, useAverage ? averagedName(name) : name));
+      if (useAverage) averaged.add(name);
+    }
   } catch (error) {
     for (const p of parts.values()) p.dispose();
     throw error;
@@ -101,6 +110,7 @@ export async function openTrainedRun(dir: string, options: OpenTrainedRunOptions
     step: checkpoint.step,
     checkpoint: checkpoint.path,
     parts,
+    averaged,
     warnings,
     part(name) {
       const part = parts.get(name);
@@ -127,11 +137,11 @@ function expectedInput(spec: ModelSpec, name: NetworkName): number[] | undefined
   return undefined;
 }
 
-/** One network's weights (the optimizer state is not needed to run it). */
-async function loadNetwork(spec: ModelSpec, checkpoint: LoadedCheckpoint, name: NetworkName): Promise<NetworkPart> {
+/** One network's weights from the checkpoint's folder `folder` (the optimizer state is not needed to run it). */
+async function loadNetwork(spec: ModelSpec, checkpoint: LoadedCheckpoint, name: NetworkName, folder: string): Promise<NetworkPart> {
   const file = (suffix: string): Uint8Array => {
-    const data = checkpoint.files.get(`${name}/${suffix}`);
-    if (!data) throw errors.badFile(checkpoint.path, `has no ${name}/${suffix} (a checkpoint of ${spec.name} holds ${spec.networks.join(' and ')})`);
+    const data = checkpoint.files.get(`${folder}/${suffix}`);
+    if (!data) throw errors.badFile(checkpoint.path, `has no ${folder}/${suffix} (a checkpoint of ${spec.name} holds ${spec.networks.join(' and ')})`);
     return data;
   };
   const modelJson = Buffer.from(file('model.json')).toString('utf8');
@@ -140,7 +150,7 @@ async function loadNetwork(spec: ModelSpec, checkpoint: LoadedCheckpoint, name: 
   try {
     part = await loadPart(name, { 'model.json': modelJson, 'weights.bin': weights }, adamConfig(spec));
   } catch (error) {
-    if (error instanceof ParagenError) throw errors.badFile(join(checkpoint.path, name), error.message);
+    if (error instanceof ParagenError) throw errors.badFile(join(checkpoint.path, folder), error.message);
     throw error;
   }
   const expected = expectedInput(spec, name);
@@ -148,7 +158,7 @@ async function loadNetwork(spec: ModelSpec, checkpoint: LoadedCheckpoint, name: 
   if (expected && got.join(',') !== expected.join(',')) {
     part.dispose();
     throw errors.badFile(
-      join(checkpoint.path, name, 'model.json'),
+      join(checkpoint.path, folder, 'model.json'),
       `${name} takes input [${got.join(', ')}], but ${spec.name}'s takes [${expected.join(', ')}]`,
     );
   }

@@ -24,9 +24,13 @@ describe('modelSpec', () => {
   it('carries the references’ defaults', () => {
     const gan = modelSpec('dcgan-small');
     expect(gan).toMatchObject({ kind: 'gan', noiseDim: 100, range: 'tanh', realLabel: 0.9, networks: ['generator', 'discriminator'] });
-    expect(gan.defaults).toMatchObject({ lr: 8e-4, beta1: 0.5 });
-    // dcgan stays the TensorFlow tutorial's.
+    expect(gan.defaults).toMatchObject({ lr: 1.6e-3, beta1: 0.5 });
+    // dcgan stays the TensorFlow tutorial's (dropout 0.3 in D); dcgan-small's D has none.
     expect(modelSpec('dcgan')).toMatchObject({ realLabel: 1, defaults: { lr: 2e-4, beta1: 0.5 } });
+    const rates = (name: 'dcgan' | 'dcgan-small') =>
+      modelSpec(name).build(1).discriminator.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => l.getConfig()['rate']);
+    expect(rates('dcgan')).toEqual([0.3, 0.3]);
+    expect(rates('dcgan-small')).toEqual([0, 0]);
     const vae = modelSpec('vae-mlp');
     expect(vae).toMatchObject({ kind: 'vae', latentDim: 20, range: 'unit', networks: ['encoder', 'decoder'] });
     expect(vae.defaults).toMatchObject({ lr: 1e-3, beta1: 0.9 });

@@ -11,7 +11,9 @@ import { BatchSampler, gatherBatch, type Dataset, type Split } from '../../src/d
 import { errors } from '../../src/errors.js';
 import {
   adamConfig,
+  averagedImageNetwork,
   createPart,
+  runOptimizer,
   ganGradients,
   modelSpec,
   planGanStep,
@@ -62,8 +64,7 @@ export class LocalEngine implements Engine {
     this.stepsPerEpoch = this.#sampler.batchesPerEpoch;
     this.#rng = stepRng(options.seed);
     this.#batch = new Float32Array(options.batchSize * (this.#spec.imageShape as readonly number[]).reduce((a, b) => a * b, 1));
-    const optimizer = { lr: options.lr, beta1: options.beta1 };
-    this.#parts = this.#spec.networks.map((n) => createPart(this.#spec, n, options.seed, optimizer));
+    this.#parts = this.#spec.networks.map((n) => createPart(this.#spec, n, options.seed, runOptimizer(n, options)));
     this.placement = Object.fromEntries(['dataLoader', ...this.#spec.networks].map((a) => [a, 0]));
     const { microbatches = 1, replicas = 1 } = accumulation;
     for (const [field, value] of [['microbatches', microbatches], ['replicas', replicas]] as const) {
@@ -181,12 +182,11 @@ export class LocalEngine implements Engine {
 
   async restore(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const state = readEngineState(files);
-    const optimizer = { lr: this.#options.lr, beta1: this.#options.beta1 };
     const spec = this.#spec;
     const parts: NetworkPart[] = [];
     try {
       for (const n of spec.networks) {
-        parts.push(await decodePart(n, files, adamConfig(spec, optimizer)));
+        parts.push(await decodePart(n, files, adamConfig(spec, runOptimizer(n, this.#options))));
       }
     } catch (e) {
       for (const p of parts) p.dispose();
@@ -200,7 +200,13 @@ export class LocalEngine implements Engine {
 
   async sample(n: number, seed: number): Promise<Float32Array> {
     const network = this.#spec.kind === 'gan' ? 'generator' : 'decoder';
-    return sampleImages(this.#spec, this.#part(network), n, new Rng(seed));
+    // As the actors do: from the moving average of the weights where the generator keeps one.
+    const averaged = await averagedImageNetwork(this.#part(network));
+    try {
+      return await sampleImages(this.#spec, averaged ?? this.#part(network), n, new Rng(seed));
+    } finally {
+      averaged?.dispose();
+    }
   }
 
   async networkWeights(network: NetworkName): Promise<Float32Array[]> {

@@ -48,6 +48,7 @@ describe('the config types are computed from the table', () => {
       batchSize: number;
       lr: number;
       beta1: number;
+      ema: number;
       seed: number;
       backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
       strategy: 'auto' | 'single' | 'data' | 'model' | 'pipeline';
@@ -96,6 +97,7 @@ describe('the config types are computed from the table', () => {
       backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu';
       json: boolean;
       run: string;
+      weights: 'ema' | 'trained';
     }>();
     expectTypeOf<InfoConfig>().toEqualTypeOf<{ backend: 'auto' | 'gpu' | 'webgpu' | 'native' | 'wasm' | 'cpu'; json: boolean }>();
     expectTypeOf<BenchConfig['models']>().toEqualTypeOf<('dcgan' | 'dcgan-small' | 'vae-mlp' | 'vae-conv')[]>();
@@ -133,13 +135,24 @@ describe('the schema table', () => {
 describe('parseConfig', () => {
   it('fills in defaults, with the learning rate and beta1 of the model family (and dcgan-small its own)', () => {
     const gan = parseConfig({});
-    expect(gan).toMatchObject({ model: 'dcgan-small', dataset: 'mnist', epochs: 1, lr: 8e-4, beta1: 0.5, batchSize: 32, seed: 0 });
+    expect(gan).toMatchObject({ model: 'dcgan-small', dataset: 'mnist', epochs: 1, lr: 1.6e-3, beta1: 0.5, batchSize: 32, seed: 0 });
     expect(parseConfig({ model: 'dcgan' })).toMatchObject({ lr: 2e-4, beta1: 0.5, batchSize: 64 });
     expect(gan.steps).toBeUndefined();
     const vae = parseConfig({ model: 'vae-mlp', steps: 100 });
     expect(vae).toMatchObject({ lr: 1e-3, beta1: 0.9, batchSize: 128, steps: 100 });
     expect(vae.epochs).toBeUndefined();
     expect(parseConfig({ model: 'vae-mlp', lr: 5e-4 }).lr).toBe(5e-4);
+  });
+
+  it("keeps a moving average of dcgan-small's generator by default, of no other model's, and refuses one for a VAE", () => {
+    expect(parseConfig({}).ema).toBe(0.999);
+    expect(parseConfig({ model: 'dcgan' }).ema).toBe(0);
+    expect(parseConfig({ model: 'dcgan', ema: 0.99 }).ema).toBe(0.99);
+    expect(parseConfig({ model: 'vae-mlp' }).ema).toBe(0);
+    expect(problem(() => parseConfig({ model: 'vae-mlp', ema: 0.99 }))).toBe(
+      "ema must be 0 for vae-mlp (only a GAN's generator keeps a moving average), got 0.99",
+    );
+    expect(problem(() => parseConfig({ ema: 1 }))).toMatch(/^ema must be .*, got 1$/);
   });
 
   it('says what is wrong with a value', () => {
@@ -225,7 +238,7 @@ describe('parseConfig', () => {
   it('requires --run for sample and eval', () => {
     expect(problem(() => parseConfig({}, 'api', 'sample'))).toBe('run is required (--run <dir>)');
     expect(problem(() => parseConfig({ n: 0 }, 'api', 'sample'))).toBe('n must be a positive integer, got 0');
-    expect(parseConfig({ run: 'runs/a' }, 'api', 'eval')).toEqual({ run: 'runs/a', seed: 0, backend: 'auto', json: false });
+    expect(parseConfig({ run: 'runs/a' }, 'api', 'eval')).toEqual({ run: 'runs/a', seed: 0, backend: 'auto', json: false, weights: 'ema' });
   });
 
   it('rejects an input that is not an object', () => {

@@ -10,6 +10,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/run/events.js';
 import { train } from '../../src/run/trainer.js';
+import { openTrainedRun } from '../../src/run/trained-run.js';
 import { ParagenError } from '../../src/errors.js';
 
 let root: string;
@@ -66,6 +67,30 @@ describe('train', () => {
     // The metrics of the resumed run hold each step once.
     const steps = readFileSync(join(resumed, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("keeps dcgan-small's moving average of G in its checkpoints, resumed exactly, and sample and eval read it", async () => {
+    const gan = { model: 'dcgan-small', batchSize: 16, backend: 'wasm', strategy: 'single', sampleEvery: 0 } as const;
+    const straight = join(root, 'gan-straight');
+    await train({ ...gan, steps: 8, checkpointEvery: 4, out: straight }).done;
+    const resumed = join(root, 'gan-resumed');
+    await train({ ...gan, steps: 4, out: resumed }).done;
+    await train({ resume: resumed, steps: 8 }).done;
+    const optimizer = (dir: string) => readFileSync(join(dir, 'checkpoints', '8', 'generator', 'optimizer.bin'));
+    expect(JSON.parse(readFileSync(join(straight, 'checkpoints', '8', 'generator', 'optimizer.json'), 'utf8'))).toMatchObject({ step: 8, average: true });
+    expect(optimizer(resumed).equals(optimizer(straight))).toBe(true);
+    expect(weights(resumed, 8, 'generator-ema').equals(weights(straight, 8, 'generator-ema'))).toBe(true);
+    // The average is not the trained weights, and the discriminator keeps none.
+    expect(weights(straight, 8, 'generator-ema').equals(weights(straight, 8, 'generator'))).toBe(false);
+    expect(existsSync(join(straight, 'checkpoints', '8', 'discriminator-ema'))).toBe(false);
+    const averaged = await openTrainedRun(straight, { networks: () => ['generator'] });
+    const trained = await openTrainedRun(straight, { networks: () => ['generator'], averaged: false });
+    expect([...averaged.averaged]).toEqual(['generator']);
+    expect(trained.averaged.size).toBe(0);
+    const [a, t] = await Promise.all([averaged.part('generator').getWeights(), trained.part('generator').getWeights()]);
+    expect(a[0]).not.toEqual(t[0]);
+    averaged.dispose();
+    trained.dispose();
   });
 
   it('stops on a NaN loss naming the network and the step, keeping the last good checkpoint', async () => {

@@ -28,11 +28,13 @@ interface GanWidths {
   dense: number;
   deconv: [number, number];
   conv: [number, number];
+  /** The discriminator's dropout rate. */
+  dropout: number;
 }
 
 const GAN_WIDTHS: Record<string, GanWidths> = {
-  dcgan: { dense: 256, deconv: [128, 64], conv: [64, 128] },
-  'dcgan-small': { dense: 64, deconv: [32, 16], conv: [16, 32] },
+  dcgan: { dense: 256, deconv: [128, 64], conv: [64, 128], dropout: 0.3 },
+  'dcgan-small': { dense: 64, deconv: [32, 16], conv: [16, 32], dropout: 0 },
 };
 
 /** The model named `name` (a paragen model name), ready to train. */
@@ -68,10 +70,10 @@ function makeDiscriminator(w: GanWidths): tf.Sequential {
   const model = tf.sequential();
   model.add(tf.layers.conv2d({ filters: w.conv[0], kernelSize: 5, strides: 2, padding: 'same', inputShape: [28, 28, 1] }));
   model.add(tf.layers.leakyReLU());
-  model.add(tf.layers.dropout({ rate: 0.3 }));
+  model.add(tf.layers.dropout({ rate: w.dropout }));
   model.add(tf.layers.conv2d({ filters: w.conv[1], kernelSize: 5, strides: 2, padding: 'same' }));
   model.add(tf.layers.leakyReLU());
-  model.add(tf.layers.dropout({ rate: 0.3 }));
+  model.add(tf.layers.dropout({ rate: w.dropout }));
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: 1 }));
   return model;

@@ -78,7 +78,11 @@ function report(r: Evaluation): string {
         `${fixed(r.fid, 3)}   (real: ${fixed(r.real.fid, 3)}, ${count(r.real.trainImages)} training images against the test set)`,
       ],
       ['classes', r.classShares.map((share, label) => `${label}: ${(100 * share).toFixed(1)}%`).join('  ')],
-      ['samples', `${count(r.samples)} generated (seed ${r.seed}) against ${count(r.testImages)} test images of ${r.dataset}`],
+      [
+        'samples',
+        `${count(r.samples)} generated (seed ${r.seed}, ${r.weights === 'ema' ? "the generator's moving average of weights" : 'the trained generator'}) ` +
+          `against ${count(r.testImages)} test images of ${r.dataset}`,
+      ],
       [
         'classifier',
         `test accuracy ${(100 * r.classifier.testAccuracy).toFixed(2)}%` +
