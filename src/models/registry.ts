@@ -68,6 +68,9 @@ const IMAGE = [28, 28, 1] as const;
 const GAN_ADAM = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
 /** dcgan-small's learning rate: 8× the tutorial's, at half its batch (measured, README). */
 export const DCGAN_SMALL_LR = 1.6e-3;
+/** dcgan-small's Adam moment decays: β1 0, β2 0.99 (measured, README). */
+export const DCGAN_SMALL_BETA1 = 0;
+const DCGAN_SMALL_BETA2 = 0.99;
 /** dcgan-small's moving average of the generator's weights: its decay (measured, README). */
 export const DCGAN_SMALL_EMA = 0.999;
 /** dcgan-small's batch size. */
@@ -152,10 +155,13 @@ const SPECS: Record<ModelName, () => ModelSpec> = {
   dcgan: () => customGan('dcgan', { dense: 256, deconv: [128, 64], conv: [64, 128] }),
   // A quarter of the widths: ~16× fewer FLOPs in the deconvolutions. Trained for quality per minute
   // (README, "dcgan-small's training settings, measured"): no dropout in D, batch 32 (the config's
-  // default) with Adam 1.6e-3, one-sided label smoothing (real label 0.9), and a moving average of
-  // G's weights (the config's `ema`, 0.999) to sample from.
+  // default) with Adam 1.6e-3, β1 0 and β2 0.99, one-sided label smoothing (real label 0.9), and a
+  // moving average of G's weights (the config's `ema`, 0.999) to sample from.
   'dcgan-small': () =>
-    customGan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32], dropout: 0 }, { realLabel: 0.9, defaults: { ...GAN_ADAM, lr: DCGAN_SMALL_LR } }),
+    customGan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32], dropout: 0 }, {
+      realLabel: 0.9,
+      defaults: { ...GAN_ADAM, lr: DCGAN_SMALL_LR, beta1: DCGAN_SMALL_BETA1, beta2: DCGAN_SMALL_BETA2 },
+    }),
   'vae-mlp': () => vae('vae-mlp', 20, (l) => mlpEncoder(l), (l) => mlpDecoder(l)),
   'vae-conv': () => vae('vae-conv', 16, convEncoder, convDecoder),
 };

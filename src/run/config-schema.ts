@@ -5,7 +5,7 @@
  * (`RunConfig`, `CommandConfig<C>`) are computed from the table, so the flags,
  * the files and the types cannot drift apart.
  */
-import { DCGAN_SMALL_BATCH, DCGAN_SMALL_EMA, DCGAN_SMALL_LR } from '../models/registry.js';
+import { DCGAN_SMALL_BATCH, DCGAN_SMALL_BETA1, DCGAN_SMALL_EMA, DCGAN_SMALL_LR } from '../models/registry.js';
 import { WORKER_FIELDS } from './worker-fields.js';
 
 import { ACTORS, BACKENDS, HOSTS, MODELS, SCHEDULES, STRATEGIES, modelFamily, parseFault, type ModelFamily, type ModelName } from '../domain.js';
@@ -137,7 +137,7 @@ export const FIELDS = {
     help: 'Adam learning rate',
   },
   beta1: {
-    kind: 'number', flag: '--beta1', min: 0, below: 1, byFamily: { gan: 0.5, vae: 0.9 },
+    kind: 'number', flag: '--beta1', min: 0, below: 1, byFamily: { gan: 0.5, vae: 0.9 }, byModel: { 'dcgan-small': DCGAN_SMALL_BETA1 },
     commands: ['train'], help: "Adam's first-moment decay",
   },
   ema: {

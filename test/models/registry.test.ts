@@ -24,7 +24,7 @@ describe('modelSpec', () => {
   it('carries the references’ defaults', () => {
     const gan = modelSpec('dcgan-small');
     expect(gan).toMatchObject({ kind: 'gan', noiseDim: 100, range: 'tanh', realLabel: 0.9, networks: ['generator', 'discriminator'] });
-    expect(gan.defaults).toMatchObject({ lr: 1.6e-3, beta1: 0.5 });
+    expect(gan.defaults).toMatchObject({ lr: 1.6e-3, beta1: 0, beta2: 0.99 });
     // dcgan stays the TensorFlow tutorial's (dropout 0.3 in D); dcgan-small's D has none.
     expect(modelSpec('dcgan')).toMatchObject({ realLabel: 1, defaults: { lr: 2e-4, beta1: 0.5 } });
     const rates = (name: 'dcgan' | 'dcgan-small') =>
