@@ -143,7 +143,7 @@ export const FIELDS = {
   ema: {
     kind: 'number', flag: '--ema', min: 0, below: 1, byFamily: { gan: 0, vae: 0 }, byModel: { 'dcgan-small': DCGAN_SMALL_EMA },
     commands: ['train'],
-    help: "decay of a moving average of the generator's weights, which sample, eval and serve use (0: none; GANs only)",
+    help: "decay of a moving average of the generator's weights, which sample, eval and serve use (0: none; GANs only); at update t it is at most (1+t)/(10+t)",
   },
   seed: {
     kind: 'int', flag: '--seed', min: 0, max: 0xffffffff, default: 0, commands: ['train', 'sample', 'eval', 'bench'],
