@@ -24,8 +24,8 @@ import {
 } from './network.js';
 
 export interface DecoderBackwardRequest extends ChunkRequest {
-  /** The encoder's z, [batch, latentDim]. */
-  readonly z: Float32Array;
+  /** The encoder's z, [batch, latentDim] (absent: it comes over the stage pair). */
+  readonly z?: Float32Array;
   /** The batch the loss compares against, [batch, H, W, C] flattened, in [0, 1]. */
   readonly x: Float32Array;
   /** The decoder pass's seed (the plan's, or the microbatch's: chunks.ts). */
@@ -37,8 +37,8 @@ export interface DecoderBackwardRequest extends ChunkRequest {
 export interface DecoderReply extends GradientReport {
   /** Bernoulli NLL per image, times the weight. */
   readonly bce: number;
-  /** ∂(weight·bce)/∂z, [batch, latentDim]. */
-  readonly zGrad: Float32Array;
+  /** ∂(weight·bce)/∂z, [batch, latentDim] (absent: sent over the stage pair). */
+  readonly zGrad?: Float32Array;
 }
 
 export interface DecoderProtocol extends NetworkProtocol {
@@ -53,12 +53,14 @@ class Decoder extends NetworkActor implements DecoderProtocol {
   }
 
   async backward(request: DecoderBackwardRequest): Promise<DecoderReply> {
-    const started = performance.now();
     this.ctx.reached(request.step);
     const { latentDim, imageShape } = this.spec as VaeSpec;
-    const batch = request.z.length / latentDim;
+    const batch = request.x.length / imageShape.reduce((a: number, b: number) => a * b, 1);
+    const chunk = request.chunk ?? 0;
+    const zRows = await this.fromOtherStage(chunk, request.z, 'z', batch * latentDim);
+    const started = performance.now();
     const out = tf.tidy(() => {
-      const z = tf.tensor2d(request.z, [batch, latentDim]);
+      const z = tf.tensor2d(zRows, [batch, latentDim]);
       const d = decoderBackward(this.part, z, tf.tensor(request.x, [batch, ...imageShape]), request.seed, request.weight);
       return { bce: d.bce, zGrad: d.zGrad, grads: d.grads };
     });
@@ -73,7 +75,9 @@ class Decoder extends NetworkActor implements DecoderProtocol {
     } finally {
       tf.dispose([out.bce, out.zGrad]);
     }
-    return this.report(started, await this.collect(request, out.grads), { bce, zGrad }, [zGrad]);
+    const back = this.toOtherStage(chunk, zGrad);
+    const collected = await this.collect(request, out.grads);
+    return back ? this.report(started, collected, { bce, zGrad: back }, [back]) : this.report(started, collected, { bce });
   }
 
   async sample(request: SampleRequest): Promise<{ readonly images: Float32Array }> {

@@ -29,8 +29,8 @@ import {
 export interface DiscriminatorBackwardRequest extends ChunkRequest {
   /** The real batch, [batch, H, W, C] flattened, in the model's pixel range. */
   readonly real: Float32Array;
-  /** The generator's output for this step, same layout. */
-  readonly fake: Float32Array;
+  /** The generator's output for this step, same layout (absent: it comes over the stage pair). */
+  readonly fake?: Float32Array;
   /** Pass seeds of the plan (or of the microbatch: chunks.ts). */
   readonly seeds: { readonly real: number; readonly fake: number };
   /** The microbatch's share of the global batch, n/B (default 1): the factor on both losses. */
@@ -42,8 +42,8 @@ export interface DiscriminatorReply extends GradientReport {
   readonly dLoss: number;
   /** BCE(fake, 1), the generator's loss, times the weight. */
   readonly gLoss: number;
-  /** ∂gLoss/∂fake, the generator's upstream gradient, laid out as `fake`. */
-  readonly fakeGrad: Float32Array;
+  /** ∂gLoss/∂fake, the generator's upstream gradient, laid out as `fake` (absent: sent over the stage pair). */
+  readonly fakeGrad?: Float32Array;
 }
 
 export interface DiscriminatorProtocol extends NetworkProtocol {
@@ -56,15 +56,17 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
   }
 
   async backward(request: DiscriminatorBackwardRequest): Promise<DiscriminatorReply> {
-    const started = performance.now();
     this.ctx.reached(request.step);
+    const chunk = request.chunk ?? 0;
+    const fakeRows = await this.fromOtherStage(chunk, request.fake, 'fake batch', request.real.length);
+    const started = performance.now();
     const imageSize = this.spec.imageShape.reduce((a: number, b: number) => a * b, 1);
     const shape = [request.real.length / imageSize, ...this.spec.imageShape];
     const realLabel = this.spec.kind === 'gan' ? this.spec.realLabel : 1;
     // Tensors out of tidy, values read outside it: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => {
       const real = tf.tensor(request.real, shape);
-      const d = discriminatorBackward(this.part, real, tf.tensor(request.fake, shape), request.seeds, request.weight, realLabel);
+      const d = discriminatorBackward(this.part, real, tf.tensor(fakeRows, shape), request.seeds, request.weight, realLabel);
       return { losses: tf.stack([d.dLoss, d.gLoss]), fakeGrad: d.fakeGrad, grads: d.grads };
     });
     let fakeGrad: Float32Array;
@@ -78,8 +80,10 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
     } finally {
       tf.dispose([out.losses, out.fakeGrad]);
     }
+    const back = this.toOtherStage(chunk, fakeGrad);
     const collected = await this.collect(request, out.grads);
-    return this.report(started, collected, { dLoss: losses[0]!, gLoss: losses[1]!, fakeGrad }, [fakeGrad]);
+    const fields = { dLoss: losses[0]!, gLoss: losses[1]! };
+    return back ? this.report(started, collected, { ...fields, fakeGrad: back }, [back]) : this.report(started, collected, fields);
   }
 
   protected clearStep(): void {}

@@ -38,15 +38,20 @@ export interface EncoderForward extends ChunkRequest {
 }
 
 export interface EncoderBackward extends ChunkRequest {
-  /** ∂(weight·bce)/∂z from the decoder, [batch, latentDim]. */
-  readonly zGrad: Float32Array;
+  /** ∂(weight·bce)/∂z from the decoder, [batch, latentDim] (absent: it comes over the stage pair). */
+  readonly zGrad?: Float32Array;
   /** The microbatch's share of the global batch, n/B (default 1): the factor on the KL term. */
   readonly weight?: number;
 }
 
+/** z, unless it went to the decoder over the stage pair. */
+export interface EncoderOutput extends Timed {
+  readonly z?: Float32Array;
+}
+
 export interface EncoderProtocol extends NetworkProtocol {
   /** z for this step's batch, [batch, latentDim]. */
-  forward(request: EncoderForward): Promise<{ readonly z: Float32Array } & Timed>;
+  forward(request: EncoderForward): Promise<EncoderOutput>;
   /** The KL term (per image, times the weight) and the weight gradients of bce + KL; held until apply. */
   backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }>;
 }
@@ -67,7 +72,7 @@ class Encoder extends NetworkActor implements EncoderProtocol {
     super('encoder', init, ctx);
   }
 
-  async forward(request: EncoderForward): Promise<{ readonly z: Float32Array } & Timed> {
+  async forward(request: EncoderForward): Promise<EncoderOutput> {
     const started = performance.now();
     const chunk = this.beginForward(request);
     const { latentDim, imageShape } = this.spec as VaeSpec;
@@ -84,18 +89,21 @@ class Encoder extends NetworkActor implements EncoderProtocol {
     this.#passes.hold(chunk, { step: request.step, x, eps, taped });
     const out = latentSample(taped.output, eps);
     try {
-      const z = await exportTensor(out);
-      return transfer({ z, busy: performance.now() - started }, [z]);
+      const z = this.toOtherStage(chunk, await exportTensor(out));
+      const busy = performance.now() - started;
+      return z ? transfer({ z, busy }, [z]) : { busy };
     } finally {
       out.dispose();
     }
   }
 
   async backward(request: EncoderBackward): Promise<GradientReport & { readonly kl: number }> {
+    const chunk = request.chunk ?? 0;
+    const given = await this.fromOtherStage(chunk, request.zGrad, 'gradient of z', this.#passes.peek(chunk)?.eps.size);
     const started = performance.now();
-    const out = this.#passes.consume(request.chunk ?? 0, request.step, (pass) =>
+    const out = this.#passes.consume(chunk, request.step, (pass) =>
       tf.tidy(() => {
-        const zGrad = tf.tensor(request.zGrad, pass.eps.shape);
+        const zGrad = tf.tensor(given, pass.eps.shape);
         const { hGrad, kl } = latentBackward(pass.taped.output, pass.eps, zGrad, request.weight);
         return { kl, grads: this.part.vjpTaped(pass.taped, pass.x, hGrad, 'weights').grads };
       }),

@@ -37,13 +37,18 @@ export interface GeneratorForward extends ChunkRequest {
 }
 
 export interface GeneratorBackward extends ChunkRequest {
-  /** ∂gLoss/∂fake, [batch, H, W, C] flattened: the discriminator's reply. */
-  readonly upstream: Float32Array;
+  /** ∂gLoss/∂fake, [batch, H, W, C] flattened: the discriminator's reply (absent: it comes over the stage pair). */
+  readonly upstream?: Float32Array;
+}
+
+/** The fake batch, unless it went to the discriminator over the stage pair. */
+export interface GeneratorOutput extends Timed {
+  readonly fake?: Float32Array;
 }
 
 export interface GeneratorProtocol extends NetworkProtocol {
   /** G(noise) in training mode, [batch, H, W, C] flattened. */
-  forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array } & Timed>;
+  forward(request: GeneratorForward): Promise<GeneratorOutput>;
   /** Weight gradients of Σ fake·upstream for this step's pass; held until apply. */
   backward(request: GeneratorBackward): Promise<GradientReport>;
   /** `n` images in [0, 1] from noise drawn with `seed`. */
@@ -64,7 +69,7 @@ class Generator extends NetworkActor implements GeneratorProtocol {
     super('generator', init, ctx);
   }
 
-  async forward(request: GeneratorForward): Promise<{ readonly fake: Float32Array } & Timed> {
+  async forward(request: GeneratorForward): Promise<GeneratorOutput> {
     const started = performance.now();
     const chunk = this.beginForward(request);
     const { noiseDim } = this.spec as GanSpec;
@@ -77,15 +82,18 @@ class Generator extends NetworkActor implements GeneratorProtocol {
       throw error;
     }
     this.#passes.hold(chunk, { step: request.step, noise, taped });
-    const fake = await exportTensor(taped.output);
-    return transfer({ fake, busy: performance.now() - started }, [fake]);
+    const fake = this.toOtherStage(chunk, await exportTensor(taped.output));
+    const busy = performance.now() - started;
+    return fake ? transfer({ fake, busy }, [fake]) : { busy };
   }
 
   async backward(request: GeneratorBackward): Promise<GradientReport> {
+    const chunk = request.chunk ?? 0;
+    const given = await this.fromOtherStage(chunk, request.upstream, 'gradient of the fake batch', this.#passes.peek(chunk)?.taped.output.size);
     const started = performance.now();
-    const grads = this.#passes.consume(request.chunk ?? 0, request.step, (pass) =>
+    const grads = this.#passes.consume(chunk, request.step, (pass) =>
       tf.tidy(() => {
-        const upstream = tf.tensor(request.upstream, pass.taped.output.shape);
+        const upstream = tf.tensor(given, pass.taped.output.shape);
         return this.part.vjpTaped(pass.taped, pass.noise, upstream, 'weights').grads;
       }),
     );

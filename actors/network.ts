@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, RequestTable } from '../src/actor/protocol.js';
+import { TcpPair } from '../src/actor/index.js';
 import { transfer } from '../src/actor/wire.js';
 import { useBackend, type BackendChoice } from '../src/backend/index.js';
 import { errors } from '../src/errors.js';
@@ -102,6 +103,8 @@ export abstract class NetworkActor implements NetworkProtocol {
   protected part: NetworkPart;
   readonly #init: NetworkInit;
   readonly #gradients: StepGradients;
+  /** The pair to the replica's other stage, when activations go direct (`NetworkInit.stage`). */
+  readonly #pair: TcpPair | undefined;
   #staged: NetworkPart | undefined;
 
   protected constructor(network: NetworkName, init: NetworkInit, ctx: ActorContext<NetworkEvent>) {
@@ -111,6 +114,34 @@ export abstract class NetworkActor implements NetworkProtocol {
     this.spec = modelSpec(init.model);
     this.part = createPart(this.spec, network, init.seed, runOptimizer(network, init));
     this.#gradients = new StepGradients(network, this.part, init.replica);
+    this.#pair = init.stage ? new TcpPair(init.stage) : undefined;
+  }
+
+  /**
+   * Where a stage's output for microbatch `chunk` goes: over the stage pair
+   * when there is one (then the reply carries nothing: undefined), else back
+   * in the reply (`data`). A failed send is not this request's failure: the
+   * other stage's own request then fails, as a death when its host is gone.
+   */
+  protected toOtherStage(chunk: number, data: Float32Array): Float32Array | undefined {
+    if (!this.#pair) return data;
+    try {
+      this.#pair.send(chunk, data);
+    } catch {
+      // Reported by the other stage's request (see above).
+    }
+    return undefined;
+  }
+
+  /** A stage's input for microbatch `chunk`: `given` in the request, or what the other stage sent over the pair. */
+  protected async fromOtherStage(chunk: number, given: Float32Array | undefined, what: string, floats?: number): Promise<Float32Array> {
+    if (given) return given;
+    if (!this.#pair) throw errors.internal(`${this.network}: a request without its ${what}, and no stage connection`);
+    const data = await this.#pair.recv(chunk);
+    if (floats !== undefined && data.length !== floats) {
+      throw errors.peerLost(1 - this.#pair.side, `sent a ${what} of ${data.length} floats where ${floats} were due`);
+    }
+    return data;
   }
 
   /** Tensors this actor holds between the requests of one step (inputs, activations): dropped here. */
@@ -211,12 +242,18 @@ export abstract class NetworkActor implements NetworkProtocol {
     return { weights: hashFloats(await this.part.getWeights()), optimizer: hashFloats([new Float32Array([step]), ...m, ...v, ...average]) };
   }
 
-  ringOpen(request: RingOpen): Promise<RingAddresses> {
-    return this.#gradients.openRings(request.epoch, request.token);
+  async ringOpen(request: RingOpen): Promise<RingAddresses> {
+    const [rings, stage] = await Promise.all([
+      this.#gradients.openRings(request.epoch, request.token),
+      this.#pair?.open(request.epoch, request.token),
+    ]);
+    return { ...rings, ...(stage ? { stage } : {}) };
   }
 
-  ringConnect(request: RingPeers): Promise<void> {
-    return this.#gradients.connectRings(request);
+  async ringConnect(request: RingPeers): Promise<void> {
+    const pair = this.#pair;
+    if (pair && !request.stage) throw errors.internal(`${this.network}: a rendezvous without the other stage's address`);
+    await Promise.all([this.#gradients.connectRings(request), pair && request.stage ? pair.connect(request.stage) : undefined]);
   }
 
   /**
@@ -238,6 +275,7 @@ export abstract class NetworkActor implements NetworkProtocol {
   dispose(): void {
     this.#gradients.drop();
     void this.#gradients.close();
+    void this.#pair?.close();
     this.clearStep();
     this.#staged?.dispose();
     this.part.dispose();

@@ -22,6 +22,11 @@ export class HeldPasses<P extends { readonly step: number }> {
     this.#byChunk.set(chunk, pass);
   }
 
+  /** The pass held for `chunk`, if any, left in place. */
+  peek(chunk: number): P | undefined {
+    return this.#byChunk.get(chunk);
+  }
+
   /**
    * Runs `use` on the pass of `chunk` of `step`, then frees it (whether `use`
    * returns or throws).

@@ -4,7 +4,7 @@
  * checkpoints and checksums. Each actor's own requests are declared beside
  * it; the coordinator (`src/parallel/`) speaks these types.
  */
-import type { CollectiveEndpoint, HostPort } from '../src/actor/index.js';
+import type { CollectiveEndpoint, HostPort, PairEndpoint } from '../src/actor/index.js';
 import type { BackendChoice } from '../src/domain.js';
 import type { AdamState } from '../src/models/index.js';
 import type { FileMap } from '../src/models/state.js';
@@ -36,6 +36,13 @@ export interface NetworkInit {
   readonly backend: BackendChoice;
   /** Data parallelism: this actor is one replica of its network. */
   readonly replica?: ReplicaReduce;
+  /**
+   * A pipeline stage on a process or remote host: activations and their
+   * gradients go straight to and from the replica's other stage over a TCP
+   * pair (connected at every rendezvous), not through the coordinator.
+   * Requests and replies then leave those arrays out.
+   */
+  readonly stage?: PairEndpoint;
 }
 
 /** A request that belongs to step `step` (1-based). */
@@ -82,23 +89,26 @@ export interface Checksum {
   readonly optimizer: number;
 }
 
-/** A TCP replica's rings for a new epoch (after a start or a restart): every frame carries it. */
+/** A TCP replica's rings (and stage pair) for a new epoch (after a start or a restart): every frame carries it. */
 export interface RingOpen {
   readonly epoch: number;
   /** The run's secret: a connection that does not present it is refused. */
   readonly token: string;
 }
 
-/** Where a replica's ring members listen (none for shared-memory replicas). */
+/** Where a replica's ring members and stage pair listen (none for shared-memory replicas). */
 export interface RingAddresses {
   readonly gradients?: HostPort;
   readonly statistics?: HostPort;
+  readonly stage?: HostPort;
 }
 
-/** Every replica's addresses, by replica, from their `ringOpen`. */
+/** Every replica's addresses, by replica, from their `ringOpen`; and the other stage's. */
 export interface RingPeers {
-  readonly gradients: readonly HostPort[];
+  readonly gradients?: readonly HostPort[];
   readonly statistics?: readonly HostPort[];
+  /** Where the replica's other stage listens (actors with a `stage` pair). */
+  readonly stage?: HostPort;
 }
 
 export interface SampleRequest {
@@ -129,9 +139,9 @@ export interface NetworkProtocol {
   memory(): Promise<TensorCount>;
   /** Hashes of the weights and optimizer state, to check that replicas agree. */
   checksum(): Promise<Checksum>;
-  /** TCP replicas, rendezvous part one: closes the last rings and listens for those of `epoch`. */
+  /** TCP replicas and stages, rendezvous part one: closes the last rings and listens for those of `epoch`. */
   ringOpen(request: RingOpen): Promise<RingAddresses>;
-  /** Rendezvous part two: resolves once this replica's rings are connected to its peers. */
+  /** Rendezvous part two: resolves once this replica's rings (and stage pair) are connected to its peers. */
   ringConnect(request: RingPeers): Promise<void>;
 }
 

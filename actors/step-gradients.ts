@@ -97,7 +97,7 @@ export class StepGradients {
 
   /** TCP replicas: every ring connected to its peers. */
   async connectRings(peers: RingPeers): Promise<void> {
-    const connect = (member: AllReduceMember | undefined, addresses: RingPeers['gradients'] | undefined): Promise<void> | undefined => {
+    const connect = (member: AllReduceMember | undefined, addresses: RingPeers['gradients']): Promise<void> | undefined => {
       if (!(member instanceof TcpMember)) return undefined;
       if (!addresses) throw errors.internal(`${this.#network}: a ring rendezvous without its peers' addresses`);
       return member.connect(addresses);

@@ -1,9 +1,12 @@
 /**
- * `npm run bench:cluster`: the step time of `data` on 2 replicas three ways,
- * measured in one run so that the ratios hold on a noisy machine:
+ * `npm run bench:cluster`: the step time of `data` on 2 replicas and of a
+ * 2-stage `pipeline` three ways, measured in one run so that the ratios hold
+ * on a noisy machine:
  *
- * - thread hosts (the replicas all-reduce in shared memory),
- * - process hosts on this machine (a TCP ring on 127.0.0.1),
+ * - thread hosts (the replicas all-reduce in shared memory; the coordinator
+ *   relays activations between stages),
+ * - process hosts on this machine (a TCP ring on 127.0.0.1; stages send
+ *   activations to each other over a TCP pair),
  * - a cluster: a real nats-server and two `paragen worker` processes on
  *   127.0.0.1, the coordinator relaying each step's batches and reports.
  *
@@ -25,9 +28,10 @@ const quick = process.argv.includes('--quick');
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NATS = ['nats-server', '/usr/sbin/nats-server'].find((bin) => spawnSync(bin, ['--version']).status === 0);
 
-const CASES: ReadonlyArray<{ model: 'vae-mlp' | 'dcgan'; batchSize: number; steps: number }> = [
-  { model: 'vae-mlp', batchSize: 128, steps: quick ? 20 : 60 },
-  { model: 'dcgan', batchSize: 32, steps: quick ? 4 : 10 },
+const CASES: ReadonlyArray<{ model: 'vae-mlp' | 'dcgan' | 'dcgan-small'; strategy: 'data' | 'pipeline'; batchSize: number; steps: number }> = [
+  { model: 'vae-mlp', strategy: 'data', batchSize: 128, steps: quick ? 20 : 60 },
+  { model: 'dcgan', strategy: 'data', batchSize: 32, steps: quick ? 4 : 10 },
+  { model: 'dcgan-small', strategy: 'pipeline', batchSize: 64, steps: quick ? 10 : 30 },
 ];
 /** Steps before timing starts (warm-up: first compilations, first all-reduce). */
 const WARMUP = 2;
@@ -85,23 +89,23 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => worker.stdout!.once('data', () => resolve()));
     }
     const rows: string[] = [];
-    for (const { model, batchSize, steps } of CASES) {
-      const base: TrainInput = { model, batchSize, steps: steps + WARMUP, strategy: 'data', workers: 2, seed: 1 };
+    for (const { model, strategy, batchSize, steps } of CASES) {
+      const base: TrainInput = { model, batchSize, steps: steps + WARMUP, strategy, workers: 2, seed: 1 };
       const thread = await stepMs({ ...base, host: 'thread' }, dir);
       const processes = await stepMs({ ...base, host: 'process' }, dir);
       const cluster = await stepMs({ ...base, cluster: url }, dir);
       const ratio = (ms: number) => `${(thread / ms).toFixed(2)}×`;
       rows.push(
-        `| ${model} | ${batchSize} | ${thread.toFixed(1)} | ${processes.toFixed(1)} (${ratio(processes)}) | ${cluster.toFixed(1)} (${ratio(cluster)}) |`,
+        `| ${model} | ${strategy} | ${batchSize} | ${thread.toFixed(1)} | ${processes.toFixed(1)} (${ratio(processes)}) | ${cluster.toFixed(1)} (${ratio(cluster)}) |`,
       );
       process.stderr.write(`${model}: done\n`);
     }
     process.stdout.write(
       [
-        'data, 2 replicas: median ms per step (speed relative to thread hosts)',
+        '2 workers (data: 2 replicas; pipeline: 2 stages, 4 microbatches): median ms per step (speed relative to thread hosts)',
         '',
-        '| model | batch | thread hosts | process hosts (TCP ring) | cluster: 2 workers over NATS |',
-        '| --- | --- | --- | --- | --- |',
+        '| model | strategy | batch | thread hosts | process hosts (TCP ring / pair) | cluster: 2 workers over NATS |',
+        '| --- | --- | --- | --- | --- | --- |',
         ...rows,
         '',
       ].join('\n'),

@@ -5,6 +5,10 @@
  * the stages), then the same finite check and apply-or-discard as
  * `LocalEngine` (test/reference), for every actor at once.
  *
+ * Between stages on process or remote hosts, fake_c / z_c and their
+ * gradients go over the replica's stage pair instead (tcp-pair.ts): the
+ * requests and replies below then leave them out.
+ *
  * GAN, per microbatch c: generator.forward(noise_c) → fake_c;
  * discriminator.backward(real_c, fake_c) → losses and ∂gLoss/∂fake_c;
  * generator.backward(∂gLoss/∂fake_c).
@@ -19,8 +23,8 @@
  */
 import type { DecoderProtocol, DecoderReply } from '../../actors/decoder.js';
 import type { DiscriminatorProtocol, DiscriminatorReply } from '../../actors/discriminator.js';
-import type { EncoderProtocol } from '../../actors/encoder.js';
-import type { GeneratorProtocol } from '../../actors/generator.js';
+import type { EncoderOutput, EncoderProtocol } from '../../actors/encoder.js';
+import type { GeneratorOutput, GeneratorProtocol } from '../../actors/generator.js';
 import type { GradientReport, NetworkEvent, NetworkProtocol } from '../../actors/network.js';
 import { ActorDied, transfer, type ActorRef } from '../actor/index.js';
 import type { GanStepPlan, VaeStepPlan } from '../models/index.js';
@@ -98,7 +102,7 @@ export async function ganStep(replicas: readonly ReplicaStep[], plan: GanStepPla
       if (actors.kind !== 'gan') throw new Error('ganStep: a VAE replica');
       const imageSize = x.length / shard.size;
       const real = chunkRows(x, imageSize, shard);
-      const stages: Stages<{ fake: Float32Array }, DiscriminatorReply, GradientReport> = {
+      const stages: Stages<GeneratorOutput, DiscriminatorReply, GradientReport> = {
         forward(c) {
           const chunk = shard.chunks[c]!;
           const noise = rowsOf(plan.noise, plan.noiseDim, chunk.offset, chunk.offset + chunk.size);
@@ -108,12 +112,12 @@ export async function ganStep(replicas: readonly ReplicaStep[], plan: GanStepPla
         last(c, { fake }) {
           const chunk = shard.chunks[c]!;
           const seeds = { real: chunkSeed(plan.seeds.real, chunk.offset), fake: chunkSeed(plan.seeds.fake, chunk.offset) };
-          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, real: real[c]!, fake, seeds };
-          return actors.discriminator.call('backward', transfer(request, [real[c], fake]));
+          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, real: real[c]!, ...(fake ? { fake } : {}), seeds };
+          return actors.discriminator.call('backward', transfer(request, present(real[c], fake)));
         },
         backward(c, { fakeGrad }) {
-          const request = { step: schedule.step, chunk: c, last: shard.chunks[c]!.last, upstream: fakeGrad };
-          return actors.generator.call('backward', transfer(request, [fakeGrad]));
+          const request = { step: schedule.step, chunk: c, last: shard.chunks[c]!.last, ...(fakeGrad ? { upstream: fakeGrad } : {}) };
+          return actors.generator.call('backward', transfer(request, present(fakeGrad)));
         },
       };
       return drive(stages, schedule.order, schedule.onFailure);
@@ -143,7 +147,7 @@ export async function vaeStep(replicas: readonly ReplicaStep[], plan: VaeStepPla
       // The decoder's copy first: a single chunk moves `x` itself to the encoder.
       const forDecoder = chunkRows(x, imageSize, shard, true);
       const forEncoder = chunkRows(x, imageSize, shard);
-      const stages: Stages<{ z: Float32Array }, DecoderReply, GradientReport & { kl: number }> = {
+      const stages: Stages<EncoderOutput, DecoderReply, GradientReport & { kl: number }> = {
         forward(c) {
           const chunk = shard.chunks[c]!;
           const eps = rowsOf(plan.eps, plan.latentDim, chunk.offset, chunk.offset + chunk.size);
@@ -155,13 +159,13 @@ export async function vaeStep(replicas: readonly ReplicaStep[], plan: VaeStepPla
           const chunk = shard.chunks[c]!;
           const x = forDecoder[c]!;
           const seed = chunkSeed(plan.seeds.decoder, chunk.offset);
-          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, z, x, seed };
-          return actors.decoder.call('backward', transfer(request, [z, x]));
+          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, ...(z ? { z } : {}), x, seed };
+          return actors.decoder.call('backward', transfer(request, present(z, x)));
         },
         backward(c, { zGrad }) {
           const chunk = shard.chunks[c]!;
-          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, zGrad };
-          return actors.encoder.call('backward', transfer(request, [zGrad]));
+          const request = { step: schedule.step, chunk: c, last: chunk.last, weight: chunk.weight, ...(zGrad ? { zGrad } : {}) };
+          return actors.encoder.call('backward', transfer(request, present(zGrad)));
         },
       };
       return drive(stages, schedule.order, schedule.onFailure);
@@ -179,6 +183,11 @@ export async function vaeStep(replicas: readonly ReplicaStep[], plan: VaeStepPla
         ['encoder', 'decoder'],
       );
   return { outcome: outcome(losses, nonFinite, runs, schedule, replicas), update: finish(replicas, schedule, nonFinite) };
+}
+
+/** The buffers a request moves: activations that went over a stage pair instead are absent. */
+function present(...views: (Float32Array | undefined)[]): Float32Array[] {
+  return views.filter((v): v is Float32Array => v !== undefined);
 }
 
 /**

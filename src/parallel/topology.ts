@@ -4,7 +4,9 @@
  * workers; with more than one replica, the groups the replicas all-reduce
  * in (one per network, and one more for a network's batch-norm moving
  * statistics): shared buffers between thread hosts, TCP rings (connected by
- * `ringRendezvous`, rendezvous.ts) between process or remote hosts.
+ * `ringRendezvous`, rendezvous.ts) between process or remote hosts. Two
+ * stages of a replica on process or remote hosts also get a TCP pair
+ * (tcp-pair.ts), connected by the same rendezvous, for their activations.
  *
  * Names. Replica 0's actors have the plain names (`generator`, `dataLoader`,
  * …: what `placement`, `--fault` and restart events use); replica r's carry
@@ -38,7 +40,7 @@ export interface Topology {
   readonly replicas: readonly Replica[];
   /** Every shared all-reduce buffer (none with one replica or TCP rings): aborted when a step fails, reset after. */
   readonly groups: readonly ReduceGroup[];
-  /** Whether the replicas all-reduce over TCP rings, which need a rendezvous at every epoch. */
+  /** Whether replicas all-reduce over TCP rings or stages meet over TCP pairs, which need a rendezvous at every epoch. */
   readonly rings: boolean;
 }
 
@@ -80,6 +82,8 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
     ...(statistics > 0 ? { statistics: createGroup(plan.replicas, statistics) } : {}),
   }));
   const timeout = input.ringTimeoutMs === undefined ? {} : { timeoutMs: input.ringTimeoutMs };
+  // Stages on process or remote hosts pass activations over a TCP pair, not through the coordinator.
+  const paired = tcp && plan.stages === 2;
   const shards = layoutBatch(batchSize, plan.replicas, plan.microbatches);
   const spawns: Promise<Replica>[] = [];
   for (let rank = 0; rank < plan.replicas; rank++) {
@@ -90,8 +94,9 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
     });
     const shard = shards[rank]!;
     const init = (index: number): NetworkInit => {
+      const stage = paired ? { stage: { via: 'tcp' as const, side: index === 0 ? (0 as const) : (1 as const), ...timeout } } : {};
       const size = sizes[index];
-      if (!size) return input.network;
+      if (!size) return { ...input.network, ...stage };
       const share = shard.size / batchSize;
       const ring = (length: number) => ({ via: 'tcp' as const, rank, size: plan.replicas, length, ...timeout });
       const group = groups[index];
@@ -102,7 +107,7 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
             share,
           }
         : { gradients: ring(size.gradients), ...(size.statistics > 0 ? { statistics: ring(size.statistics) } : {}), share };
-      return { ...input.network, replica };
+      return { ...input.network, replica, ...stage };
     };
     const loader = system.spawn(
       actorName('dataLoader', rank),
@@ -132,7 +137,11 @@ export async function spawnTopology(system: ParagenSystem, input: TopologyInput)
     );
   }
   const replicas = await settleAll(spawns);
-  return { replicas, groups: groups.flatMap((g) => (g.statistics ? [g.gradients, g.statistics] : [g.gradients])), rings: tcp && plan.replicas > 1 };
+  return {
+    replicas,
+    groups: groups.flatMap((g) => (g.statistics ? [g.gradients, g.statistics] : [g.gradients])),
+    rings: tcp && (plan.replicas > 1 || paired),
+  };
 }
 
 /** Every network actor of every replica, replica by replica, in the model's network order. */

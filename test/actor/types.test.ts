@@ -7,7 +7,7 @@
 import type { Observable } from 'rxjs';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { BatchReply, DataLoaderProtocol } from '../../actors/data-loader.js';
-import type { GeneratorProtocol } from '../../actors/generator.js';
+import type { GeneratorOutput, GeneratorProtocol } from '../../actors/generator.js';
 import type { NetworkEvent, NetworkInit, Timed } from '../../actors/network.js';
 import type { ParagenSystem, ProtocolOf } from '../../actors/catalog.js';
 import type { ActorRef, MethodOf, RequestTable } from '../../src/actor/index.js';
@@ -17,7 +17,7 @@ type Generator = ActorRef<GeneratorProtocol, NetworkEvent>;
 
 function calls(generator: Generator, loader: ActorRef<DataLoaderProtocol>): void {
   const noise = new Float32Array(4);
-  expectTypeOf(generator.call('forward', { step: 1, noise, seed: 7 })).toEqualTypeOf<Promise<{ readonly fake: Float32Array } & Timed>>();
+  expectTypeOf(generator.call('forward', { step: 1, noise, seed: 7 })).toEqualTypeOf<Promise<GeneratorOutput>>();
   expectTypeOf(generator.call('discard')).toEqualTypeOf<Promise<void>>();
   expectTypeOf(loader.call('take', { step: 1 })).toEqualTypeOf<Promise<BatchReply>>();
   // @ts-expect-error: `take` is the data loader's request, not the generator's

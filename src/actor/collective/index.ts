@@ -9,6 +9,8 @@ export { ReduceAborted } from './types.js';
 export type { AllReduceMember, Reduced } from './types.js';
 export { TcpMember, TENSOR_ADVERTISE_ENV, TENSOR_LISTEN_ENV } from './tcp-member.js';
 export type { TcpEndpoint } from './tcp-member.js';
+export { TcpPair } from './tcp-pair.js';
+export type { PairEndpoint } from './tcp-pair.js';
 export type { HostPort } from './tcp-mesh.js';
 
 /**

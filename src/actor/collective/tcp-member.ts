@@ -31,6 +31,17 @@ export interface TcpEndpoint {
 export const TENSOR_LISTEN_ENV = 'PARAGEN_TENSOR_LISTEN';
 export const TENSOR_ADVERTISE_ENV = 'PARAGEN_TENSOR_ADVERTISE';
 
+/**
+ * A mesh for rank `rank` of `size` at `epoch`, listening where this host's
+ * environment says, on a port the kernel picks; and where others reach it.
+ */
+export async function listenHere(rank: number, size: number, epoch: number, token: string): Promise<{ mesh: TcpMesh; advertised: HostPort }> {
+  const listen = process.env[TENSOR_LISTEN_ENV] || '127.0.0.1';
+  const advertise = process.env[TENSOR_ADVERTISE_ENV] || listen;
+  const mesh = await TcpMesh.open({ rank, size, epoch, token, listen: { host: listen, port: 0 } });
+  return { mesh, advertised: { host: advertise, port: mesh.address.port } };
+}
+
 export class TcpMember implements AllReduceMember {
   readonly rank: number;
   readonly size: number;
@@ -66,11 +77,10 @@ export class TcpMember implements AllReduceMember {
   /** Closes the last ring and listens for the ring of `epoch`; returns where the others reach this member. */
   async open(epoch: number, token: string): Promise<HostPort> {
     await this.#closeRing();
-    const listen = process.env[TENSOR_LISTEN_ENV] || '127.0.0.1';
-    const advertise = process.env[TENSOR_ADVERTISE_ENV] || listen;
-    this.#mesh = await TcpMesh.open({ rank: this.rank, size: this.size, epoch, token, listen: { host: listen, port: 0 } });
+    const { mesh, advertised } = await listenHere(this.rank, this.size, epoch, token);
+    this.#mesh = mesh;
     this.#epoch = epoch;
-    return { host: advertise, port: this.#mesh.address.port };
+    return advertised;
   }
 
   /** Every member's address by rank (from their `open`); resolves once this member's ring links are up. */
