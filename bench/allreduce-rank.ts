@@ -56,17 +56,21 @@ async function handle(command: RankCommand): Promise<void> {
       member = await openTcpRing(mesh!, { length: command.length, timeoutMs: command.timeoutMs, pieceBytes: command.pieceBytes });
       return reply({ type: 'ready' });
     case 'reduce': {
-      member!.row.set(seededRow(rank, command.seed, member!.length));
+      const contribution = seededRow(rank, command.seed, member!.length);
       const ms: number[] = [];
-      const cpu = process.cpuUsage();
+      let cpuUs = 0;
       let last: Reduced = { total: 0, waitedMs: 0, sum: new Float32Array(0) };
       for (let i = 0; i < command.rounds; i++) {
+        // Written before every reduce, as a caller does (the ring adds into its row), and not timed.
+        member!.row.set(contribution);
+        const cpu = process.cpuUsage();
         const started = performance.now();
         last = await member!.reduce();
         ms.push(performance.now() - started);
+        const used = process.cpuUsage(cpu);
+        cpuUs += used.user + used.system;
       }
-      const used = process.cpuUsage(cpu);
-      const cpuMs = (used.user + used.system) / 1000 / command.rounds;
+      const cpuMs = cpuUs / 1000 / command.rounds;
       return reply({ type: 'reduced', ms, cpuMs, total: last.total, waitedMs: last.waitedMs, ...(command.returnSum ? { sum: last.sum } : {}) });
     }
     case 'sink': {

