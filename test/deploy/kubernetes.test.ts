@@ -3,10 +3,16 @@
  * YAML of the kinds it says, and every paragen command line in it is one the
  * CLI accepts: the workers' and the coordinator's flags go through the same
  * parser and validator as a command typed in a shell (with the pod's
- * environment substituted as the kubelet does). `kubectl apply
- * --dry-run=client` needs an API server for its discovery, which CI lacks.
+ * environment substituted as the kubelet does). Every document also passes
+ * the Kubernetes API's own JSON schemas for its kind (kubernetes-models,
+ * generated from the API's OpenAPI spec): field names, types, required
+ * fields. `kubectl apply --dry-run=client` needs an API server for its
+ * discovery, which CI lacks.
  */
 import { readFileSync } from 'node:fs';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
+import { Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseCommandArgs } from '../../src/cli/args.js';
@@ -46,6 +52,27 @@ describe('the Kubernetes example', () => {
       'StatefulSet/paragen-worker',
       'Job/paragen-train',
     ]);
+  });
+
+  it('passes the Kubernetes API schema of its kind, and a broken copy does not', () => {
+    const kinds: Record<string, new (data: never) => { validate(): void }> = {
+      'apps/v1 Deployment': Deployment,
+      'apps/v1 StatefulSet': StatefulSet,
+      'batch/v1 Job': Job,
+      'v1 Service': Service,
+    };
+    const model = (m: Manifest) => {
+      const Kind = kinds[`${m.apiVersion} ${m.kind}`];
+      if (!Kind) throw new Error(`no schema for ${m.apiVersion} ${m.kind}`);
+      return new Kind(m as never);
+    };
+    for (const m of manifests) expect(() => model(m).validate(), `${m.kind}/${m.metadata.name}`).not.toThrow();
+    // The schemas bite: a port given as a string is refused.
+    const broken = structuredClone(manifests.find((m) => m.kind === 'StatefulSet')!) as unknown as {
+      spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } };
+    };
+    broken.spec.template.spec.containers[0]!.ports[0]!.containerPort = 'seven thousand';
+    expect(() => model(broken as unknown as Manifest).validate()).toThrow(/containerPort must be integer/);
   });
 
   it('runs paragen commands the CLI accepts, the coordinator asking for fewer workers than the StatefulSet has', () => {
