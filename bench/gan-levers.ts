@@ -23,6 +23,11 @@
  *   --lr-decay linear the learning rates fall linearly to 0 over the run (none: constant)
  *   --dropout X       the discriminator's dropout rate (0.3)
  *   --beta1 X --beta2 X  Adam's moment decays (0.5, 0.999)
+ *   --loss bce|hinge  the adversarial loss: the tutorial's non-saturating BCE (bce), or the hinge
+ *                     loss (D: mean(relu(1 - real)) + mean(relu(1 + fake)), G: -mean(fake));
+ *                     --real-label applies to bce only
+ *   --truncation a,b  also score the moving average (the trained generator without --ema) with its
+ *                     noise scaled by each factor (the truncation trick; 1: off), as `truncated`
  *   --label NAME      a name for the line
  *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-ema)
  *
@@ -35,7 +40,16 @@ import { BatchSampler, gatherBatch, imageGrid, loadDataset, writePng } from '../
 import { getClassifier } from '../src/eval/classifier.js';
 import { scoreGenerator } from '../src/eval/evaluate.js';
 import { featureStats, predictSplit } from '../src/eval/metrics.js';
-import { averagedImageNetwork, createPart, ganGradients, planGanStep, sampleImages, type GanSpec, type NetworkPart } from '../src/models/index.js';
+import {
+  averagedImageNetwork,
+  createPart,
+  ganGradients,
+  planGanStep,
+  sampleImages,
+  type GanLoss,
+  type GanSpec,
+  type NetworkPart,
+} from '../src/models/index.js';
 import { customGan } from '../src/models/registry.js';
 import { Rng } from '../src/rng.js';
 
@@ -54,6 +68,8 @@ interface Options {
   dropout: number;
   beta1: number;
   beta2: number;
+  loss: GanLoss;
+  truncation: number[];
   label: string;
   grid?: string;
 }
@@ -61,7 +77,8 @@ interface Options {
 function parse(argv: string[]): Options {
   const o: Options = {
     epochs: 3, seed: 1, lrD: 2e-4, lrG: 2e-4, realLabel: 1, noise: 100,
-    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, lrDecay: 'none', dropout: 0.3, beta1: 0.5, beta2: 0.999, label: 'baseline',
+    widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, lrDecay: 'none', dropout: 0.3, beta1: 0.5, beta2: 0.999,
+    loss: 'bce', truncation: [1], label: 'baseline',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
@@ -85,12 +102,18 @@ function parse(argv: string[]): Options {
       case '--dropout': o.dropout = num; break;
       case '--beta1': o.beta1 = num; break;
       case '--beta2': o.beta2 = num; break;
+      case '--loss':
+        if (value !== 'bce' && value !== 'hinge') throw new Error('--loss: bce or hinge');
+        o.loss = value;
+        break;
+      case '--truncation': o.truncation = (value ?? '').split(',').map(Number); break;
       case '--label': o.label = value; break;
       case '--grid': o.grid = value; break;
       default: throw new Error(`unknown option ${flag}`);
     }
   }
   if (o.widths.length !== 5 || o.widths.some((w) => !(w >= 1))) throw new Error('--widths: five positive integers');
+  if (o.truncation.some((x) => !(x > 0))) throw new Error('--truncation: positive numbers');
   return o;
 }
 
@@ -142,7 +165,7 @@ async function main(): Promise<void> {
     const plan = planGanStep(rng, o.batch, spec.noiseDim);
     const lrScale = o.lrDecay === 'linear' ? 1 - step / steps : 1;
     const losses = tf.tidy(() => {
-      const r = ganGradients({ generator, discriminator }, tf.tensor(real, [o.batch, 28, 28, 1]), plan, 1, spec.realLabel);
+      const r = ganGradients({ generator, discriminator }, tf.tensor(real, [o.batch, 28, 28, 1]), plan, 1, spec.realLabel, o.loss);
       discriminator.apply(r.discriminatorGrads, lrScale);
       generator.apply(r.generatorGrads, lrScale);
       return tf.stack([r.dLoss, r.gLoss]);
@@ -158,8 +181,8 @@ async function main(): Promise<void> {
   const trainSeconds = (performance.now() - started) / 1000;
   const classifier = await getClassifier(dataset);
   const testStats = featureStats(await predictSplit(classifier, dataset.test, dataset.test.count));
-  const score = async (network: NetworkPart, grid?: string) => {
-    const scores = await scoreGenerator(classifier, spec, network, 10_000, 0, testStats);
+  const score = async (network: NetworkPart, grid?: string, noiseScale = 1) => {
+    const scores = await scoreGenerator(classifier, spec, network, 10_000, 0, testStats, noiseScale);
     if (grid) writePng(grid, imageGrid(await sampleImages(spec, network, 64, new Rng(o.seed)), 64, 28, 28, 1));
     const shares = scores.classShares.map((s) => Number((s * 100).toFixed(1)));
     return {
@@ -170,11 +193,16 @@ async function main(): Promise<void> {
   const raw = await score(generator, o.grid);
   const average = await averagedImageNetwork(generator);
   const averaged = average ? await score(average, o.grid?.replace(/\.png$/, '-ema.png')) : undefined;
+  const truncated = [];
+  for (const psi of o.truncation.filter((x) => x !== 1)) {
+    const { inceptionScore, fid, minShare, maxShare, shares } = await score(average ?? generator, undefined, psi);
+    truncated.push({ psi, weights: average ? 'ema' : 'trained', is: inceptionScore, fid, minShare, maxShare, shares });
+  }
   average?.dispose();
   classifier.dispose();
   console.log(JSON.stringify({
     ...o, backend: backend.name, steps, trainSeconds: Number(trainSeconds.toFixed(1)), ...raw,
-    ...(averaged ? { ema: { decay: o.ema, ...averaged } } : {}), finalLosses: last,
+    ...(averaged ? { ema: { decay: o.ema, ...averaged } } : {}), ...(truncated.length > 0 ? { truncated } : {}), finalLosses: last,
   }));
 }
 

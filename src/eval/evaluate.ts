@@ -202,7 +202,8 @@ async function scoreGan(
 
 /**
  * The inception score, FID against `testStats` and class shares of `samples`
- * images from `generator`, its noise drawn from `seed` (as `paragen eval`).
+ * images from `generator`, its noise drawn from `seed` (as `paragen eval`)
+ * and multiplied by `noiseScale` (1: as drawn; below 1: the truncation trick).
  */
 export async function scoreGenerator(
   classifier: Classifier,
@@ -211,9 +212,10 @@ export async function scoreGenerator(
   samples: number,
   seed: number,
   testStats: FeatureStats,
+  noiseScale = 1,
 ): Promise<Pick<GanEvaluationResult, 'inceptionScore' | 'fid' | 'classShares'>> {
   const shape = spec.imageShape;
-  const images = await sampleImages(spec, generator, samples, new Rng(seed));
+  const images = await sampleImages(spec, generator, samples, new Rng(seed), undefined, noiseScale);
   const size = shape[0] * shape[1] * shape[2];
   const generated = await predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
   return { inceptionScore: inceptionScore(generated), fid: fid(featureStats(generated), testStats), classShares: classShares(generated) };

@@ -15,11 +15,15 @@ export {
   discriminatorLoss,
   gaussianKl,
   generatorLoss,
+  hingeDiscriminatorLoss,
+  hingeFakeLoss,
+  hingeGeneratorLoss,
+  hingeRealLoss,
   negElbo,
   reparameterize,
   splitLatent,
 } from './losses.js';
-export type { NegElbo } from './losses.js';
+export type { GanLoss, NegElbo } from './losses.js';
 export { NetworkPart, loadPart } from './part.js';
 export type { ForwardOptions, GradOptions, LossGradResult, VjpResult, Wrt } from './part.js';
 export { TapedPass } from './tape.js';

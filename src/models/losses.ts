@@ -3,7 +3,8 @@
  * to end in a sigmoid and no loss ever takes the log of an underflowed 0.
  *
  * - GAN: the non-saturating loss of the TensorFlow DCGAN tutorial
- *   (`BinaryCrossentropy(from_logits=True)`, a mean over the batch).
+ *   (`BinaryCrossentropy(from_logits=True)`, a mean over the batch), or the
+ *   hinge loss (`hingeDiscriminatorLoss`, `hingeGeneratorLoss`).
  * - VAE: the negative ELBO of the PyTorch examples VAE — summed Bernoulli
  *   cross-entropy plus the analytic Gaussian KL — reported per image
  *   (summed over pixels and latent dimensions, averaged over the batch).
@@ -37,6 +38,29 @@ export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor):
 /** Non-saturating generator loss: BCE(fake, 1), a mean over the batch. */
 export function generatorLoss(fakeLogits: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(bceWithLogits(fakeLogits, 1)));
+}
+
+/** Which adversarial loss a GAN step trains with: the tutorial's non-saturating BCE, or the hinge loss. */
+export type GanLoss = 'bce' | 'hinge';
+
+/** The real half of the hinge discriminator loss: mean(relu(1 - d_real)). */
+export function hingeRealLoss(realLogits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.relu(tf.sub(1, realLogits))));
+}
+
+/** The fake half of the hinge discriminator loss: mean(relu(1 + d_fake)). */
+export function hingeFakeLoss(fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.relu(tf.add(1, fakeLogits))));
+}
+
+/** Hinge discriminator loss: mean(relu(1 - d_real)) + mean(relu(1 + d_fake)). */
+export function hingeDiscriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.add(hingeRealLoss(realLogits), hingeFakeLoss(fakeLogits)));
+}
+
+/** Hinge generator loss: -mean(d_fake). */
+export function hingeGeneratorLoss(fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean<tf.Scalar>(fakeLogits)));
 }
 
 /** Sums every axis but the first (the batch), then averages over the batch. */

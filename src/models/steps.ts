@@ -20,7 +20,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { bceWithLogits, bernoulliNll, gaussianKl, generatorLoss, reparameterize, splitLatent } from './losses.js';
+import {
+  bceWithLogits,
+  bernoulliNll,
+  gaussianKl,
+  generatorLoss,
+  hingeFakeLoss,
+  hingeGeneratorLoss,
+  hingeRealLoss,
+  reparameterize,
+  splitLatent,
+  type GanLoss,
+} from './losses.js';
 import type { NetworkPart } from './part.js';
 
 /** The randomness of one GAN step: the noise batch and a seed per training pass. */
@@ -46,9 +57,9 @@ export interface GanParts {
 
 /** What the discriminator computes in a GAN step, given real and generated images. */
 export interface DiscriminatorBackward {
-  /** BCE(real, 1) + BCE(fake, 0). */
+  /** BCE(real, 1) + BCE(fake, 0) (hinge: mean(relu(1 - real)) + mean(relu(1 + fake))). */
   dLoss: tf.Scalar;
-  /** BCE(fake, 1), the non-saturating generator loss. */
+  /** BCE(fake, 1), the non-saturating generator loss (hinge: -mean(fake)). */
   gLoss: tf.Scalar;
   /** ∂gLoss/∂fake at the discriminator's current weights: the generator's upstream gradient. */
   fakeGrad: tf.Tensor;
@@ -74,7 +85,9 @@ function weighted(loss: tf.Scalar, weight: number): tf.Scalar {
  * replica's shard of n images out of a global batch of B passes n/B, so that
  * the weighted parts sum to the global batch's mean loss and its gradients.
  * `realLabel` is the target of the real images (below 1: one-sided label
- * smoothing; the fake target stays 0 and the generator's stays 1).
+ * smoothing; the fake target stays 0 and the generator's stays 1). `loss`
+ * picks the adversarial loss: 'bce' (the tutorial's) or 'hinge' (which has no
+ * targets, so `realLabel` is ignored).
  */
 export function discriminatorBackward(
   discriminator: NetworkPart,
@@ -83,9 +96,14 @@ export function discriminatorBackward(
   seeds: { real: number; fake: number },
   weight = 1,
   realLabel = 1,
+  loss: GanLoss = 'bce',
 ): DiscriminatorBackward {
+  const hinge = loss === 'hinge';
+  const realLoss = (l: tf.Tensor): tf.Scalar => (hinge ? hingeRealLoss(l) : tf.mean(bceWithLogits(l, realLabel)));
+  const fakeLoss = (l: tf.Tensor): tf.Scalar => (hinge ? hingeFakeLoss(l) : tf.mean(bceWithLogits(l, 0)));
+  const forGeneratorLoss = (l: tf.Tensor): tf.Scalar => (hinge ? hingeGeneratorLoss(l) : generatorLoss(l));
   return tf.tidy(() => {
-    const onReal = discriminator.lossGrad(real, (l) => weighted(tf.mean(bceWithLogits(l, realLabel)), weight), {
+    const onReal = discriminator.lossGrad(real, (l) => weighted(realLoss(l), weight), {
       seed: seeds.real,
       wrt: 'weights',
     });
@@ -94,8 +112,8 @@ export function discriminatorBackward(
     // loss (to the fake images).
     const pass = discriminator.forwardTaped(fake, { seed: seeds.fake });
     try {
-      const onFake = tf.valueAndGrad((l: tf.Tensor) => weighted(tf.mean(bceWithLogits(l, 0)), weight))(pass.output);
-      const forGenerator = tf.valueAndGrad((l: tf.Tensor) => weighted(generatorLoss(l), weight))(pass.output);
+      const onFake = tf.valueAndGrad((l: tf.Tensor) => weighted(fakeLoss(l), weight))(pass.output);
+      const forGenerator = tf.valueAndGrad((l: tf.Tensor) => weighted(forGeneratorLoss(l), weight))(pass.output);
       const fakeGrads = discriminator.vjpTaped(pass, fake, onFake.grad, 'weights').grads;
       return {
         dLoss: tf.add(onReal.loss, onFake.value) as tf.Scalar,
@@ -121,9 +139,17 @@ export interface GanGradients {
  * The gradients of one DCGAN-tutorial step: G(noise) → D on real and on fake
  * → D's gradients of the discriminator loss, G's gradients through D's input
  * gradient of the generator loss. Nothing is applied. `weight` scales the
- * losses and gradients (see `discriminatorBackward`).
+ * losses and gradients, `realLabel` and `loss` pick the loss (see
+ * `discriminatorBackward`).
  */
-export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, weight = 1, realLabel = 1): GanGradients {
+export function ganGradients(
+  parts: GanParts,
+  real: tf.Tensor,
+  plan: GanStepPlan,
+  weight = 1,
+  realLabel = 1,
+  loss: GanLoss = 'bce',
+): GanGradients {
   if (real.shape[0] !== plan.batchSize) {
     throw errors.invalidValue('real batch size', `the plan's ${plan.batchSize}`, real.shape[0]);
   }
@@ -132,7 +158,7 @@ export function ganGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
     const pass = generator.forwardTaped(noise, { seed: plan.seeds.generator });
     try {
-      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight, realLabel);
+      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight, realLabel, loss);
       const g = generator.vjpTaped(pass, noise, d.fakeGrad, 'weights');
       return { dLoss: d.dLoss, gLoss: d.gLoss, generatorGrads: g.grads, discriminatorGrads: d.grads };
     } finally {

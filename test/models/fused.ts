@@ -6,7 +6,17 @@
  * reproduce `single`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bceWithLogits, discriminatorLoss, generatorLoss, negElbo, reparameterize, splitLatent } from '../../src/models/losses.js';
+import {
+  bceWithLogits,
+  discriminatorLoss,
+  generatorLoss,
+  hingeDiscriminatorLoss,
+  hingeGeneratorLoss,
+  negElbo,
+  reparameterize,
+  splitLatent,
+  type GanLoss,
+} from '../../src/models/losses.js';
 import type { NetworkPart } from '../../src/models/part.js';
 import type { GanGradients, GanParts, GanStepPlan, VaeGradients, VaeParts, VaeStepPlan } from '../../src/models/steps.js';
 
@@ -14,8 +24,8 @@ function inOrder(part: NetworkPart, grads: tf.NamedTensorMap): tf.Tensor[] {
   return part.trainableVariables.map((v) => grads[v.name]!);
 }
 
-/** The DCGAN tutorial's train_step: one forward pass, a tape per network. */
-export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, realLabel = 1): GanGradients {
+/** The DCGAN tutorial's train_step: one forward pass, a tape per network (with `loss` 'hinge', over the hinge losses). */
+export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, realLabel = 1, loss: GanLoss = 'bce'): GanGradients {
   const { generator: G, discriminator: D } = parts;
   return tf.tidy(() => {
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
@@ -29,10 +39,11 @@ export function fusedGanGradients(parts: GanParts, real: tf.Tensor, plan: GanSte
     // tfjs has no persistent tape, so each tape records its own (identical) forward pass.
     const d = tf.variableGrads(() => {
       const o = forward();
+      if (loss === 'hinge') return hingeDiscriminatorLoss(o.real, o.fake);
       // One-sided label smoothing: the real images' target is realLabel; the tutorial's loss at 1.
       return realLabel === 1 ? discriminatorLoss(o.real, o.fake) : tf.add(tf.mean(bceWithLogits(o.real, realLabel)), tf.mean(bceWithLogits(o.fake, 0))) as tf.Scalar;
     }, D.trainableVariables);
-    const g = tf.variableGrads(() => generatorLoss(forward().fake), G.trainableVariables);
+    const g = tf.variableGrads(() => (loss === 'hinge' ? hingeGeneratorLoss : generatorLoss)(forward().fake), G.trainableVariables);
     return {
       dLoss: d.value,
       gLoss: g.value,

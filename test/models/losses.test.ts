@@ -6,6 +6,8 @@ import {
   discriminatorLoss,
   gaussianKl,
   generatorLoss,
+  hingeDiscriminatorLoss,
+  hingeGeneratorLoss,
   negElbo,
   reparameterize,
   splitLatent,
@@ -64,6 +66,12 @@ describe('GAN losses', () => {
     expect(generatorLoss(tf.tensor2d([[0], [3]])).dataSync()[0]).toBeCloseTo(0.3708672660668436, 6);
     // Where σ(fake) underflows the saturating log(1 - σ) would give no signal; this stays finite and exact.
     expect(generatorLoss(tf.tensor2d([[-1000]])).dataSync()[0]).toBe(1000);
+  });
+
+  it('hinge losses: D is mean relu(1 - real) + mean relu(1 + fake), G is -mean fake', () => {
+    // real [2, -1]: (0 + 2) / 2 = 1; fake [0, 3]: (1 + 4) / 2 = 2.5.
+    expect(hingeDiscriminatorLoss(tf.tensor2d([[2], [-1]]), tf.tensor2d([[0], [3]])).dataSync()[0]).toBeCloseTo(3.5, 6);
+    expect(hingeGeneratorLoss(tf.tensor2d([[0], [3]])).dataSync()[0]).toBeCloseTo(-1.5, 6);
   });
 });
 

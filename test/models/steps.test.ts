@@ -62,6 +62,20 @@ describe('GAN step', () => {
     expect(scalar(ours.gLoss)).toBeCloseTo(scalar(plain.gLoss), 6);
   });
 
+  it('with the hinge loss, matches one tape over the hinge losses and ignores the real label', () => {
+    const parts = keep(tinyGan(1));
+    const real = realGan();
+    const plan = planGanStep(new Rng(2), 8, TINY_NOISE);
+    const fused = fusedGanGradients(parts, real, plan, 1, 'hinge');
+    const ours = ganGradients(parts, real, plan, 1, 0.9, 'hinge');
+    expect(scalar(ours.dLoss)).toBeCloseTo(scalar(fused.dLoss), 6);
+    expect(scalar(ours.gLoss)).toBeCloseTo(scalar(fused.gLoss), 6);
+    expect(relativeError(ours.discriminatorGrads, fused.discriminatorGrads)).toBeLessThan(1e-5);
+    expect(relativeError(ours.generatorGrads, fused.generatorGrads)).toBeLessThan(1e-5);
+    const bce = ganGradients(parts, real, plan);
+    expect(Math.abs(scalar(bce.dLoss) - scalar(ours.dLoss))).toBeGreaterThan(1e-3);
+  });
+
   it('gives the same gradients as one tape for dcgan-small (batch 2)', () => {
     const spec = modelSpec('dcgan-small');
     const parts = keep(createParts(spec, 3));
