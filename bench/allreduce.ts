@@ -6,7 +6,7 @@
  * namespaces can be made (root) — over 1 gbit `tc tbf` links between
  * namespaces. Prints a table; asserts nothing.
  *
- *   npm run bench:allreduce [-- --quick] [-- --no-netns] [-- --piece-kb 256]
+ *   npm run bench:allreduce [-- --quick] [-- --no-netns] [-- --piece-kb 512]
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { makeNamespaces, netnsWorks, type Namespaces } from './netns.js';
