@@ -17,6 +17,7 @@ import { IpcMux, type IpcChannel } from './ipc.js';
 import { MuxActors } from './mux-actors.js';
 import type { DeathNote } from './process-entry.js';
 import type { SpawnRequest } from './protocol.js';
+import { STOPPED_MS, watchStopped } from './stop-watch.js';
 
 export interface ProcessSlotOptions {
   /** Node flags of the child (default none, e.g. `--max-old-space-size=512`). */
@@ -25,6 +26,8 @@ export interface ProcessSlotOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** How long a child may take to exit when closed before it is killed, ms (default 5000). */
   readonly exitTimeoutMs?: number;
+  /** How long a child may stay stopped (SIGSTOP, a freeze) before it is killed as lost, ms (default 3000). */
+  readonly stoppedMs?: number;
 }
 
 /** The child's file descriptor for its death note: stdio is [stdin, stdout, stderr, ipc, note]. */
@@ -68,6 +71,8 @@ class ProcessHost implements Host {
   readonly #actors: MuxActors;
   readonly #exitTimeoutMs: number;
   #note = '';
+  /** Set when the child was killed for staying stopped: the death's cause. */
+  #stopped: string | undefined;
   #dead = false;
   #closing = false;
 
@@ -88,9 +93,16 @@ class ProcessHost implements Host {
     this.died = new Promise((resolve) => (resolveDeath = resolve));
     // Messages sent before the child listens could be lost while it is still loading its modules.
     this.#actors = new MuxActors(this.#mux, this.died);
+    // A stopped child would never answer: past `stoppedMs` it is killed, and its death says why.
+    const stoppedMs = options.stoppedMs ?? STOPPED_MS;
+    const unwatch = watchStopped(this.#child.pid, () => {
+      this.#stopped = `worker ${worker} (process) was stopped (SIGSTOP or a freeze) for ${stoppedMs} ms, and killed`;
+      this.#child.kill('SIGKILL');
+    }, stoppedMs);
     // 'close' comes after 'exit' and after the note pipe is drained.
     this.#exited = new Promise((resolve) => {
       this.#child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        unwatch();
         this.#mux.close();
         resolve();
         if (this.#closing) return;
@@ -99,7 +111,7 @@ class ProcessHost implements Host {
         resolveDeath({
           worker,
           ...(parsed.actor ? { actor: parsed.actor } : {}),
-          cause: processCause(worker, code, signal, parsed.error),
+          cause: this.#stopped ?? processCause(worker, code, signal, parsed.error),
         });
       });
     });

@@ -11,6 +11,9 @@
  * NATS, cluster.ts), so a host is built at once and connects when its target
  * is known; a target that cannot be found is the host's death.
  *
+ * A child that stays stopped (SIGSTOP, a freeze) is killed by the serving
+ * side after STOPPED_MS, and the caller told so (stop-watch.ts).
+ *
  * Not yet: the death note of the remote child (only its exit code and signal
  * travel), reconnects after a network blip (a lost socket is a restart).
  */
@@ -21,6 +24,7 @@ import { workerEntry } from '../actor/entry.js';
 import { type ActorLink, type Death, type Host, type WorkerSlot } from '../actor/host.js';
 import { IpcMux, type IpcChannel, type IpcMessage } from '../actor/ipc.js';
 import { MuxActors } from '../actor/mux-actors.js';
+import { STOPPED_MS, watchStopped } from '../actor/stop-watch.js';
 import type { SpawnRequest } from '../actor/protocol.js';
 import { formatHostPort, type HostPort } from '../actor/collective/tcp-mesh.js';
 import { SocketChannel } from './socket-channel.js';
@@ -30,6 +34,7 @@ export type RemoteMessage =
   | { readonly k: 'hello'; readonly token: string }
   | { readonly k: 'ipc'; readonly m: IpcMessage }
   | { readonly k: 'exit'; readonly code: number | null; readonly signal: string | null }
+  | { readonly k: 'stopped'; readonly ms: number }
   | { readonly k: 'refused'; readonly why: string };
 
 export interface ServeOptions {
@@ -75,7 +80,14 @@ export function serveRemoteHosts(server: Server, options: ServeOptions): () => v
       channel.on('message', (relayed: RemoteMessage) => {
         if (relayed.k === 'ipc' && child.connected) child.send(relayed.m);
       });
+      // A stopped child would never answer its caller: past STOPPED_MS it is killed, and the caller told why.
+      const unwatch = watchStopped(child.pid, () => {
+        log(`host process ${child.pid ?? '?'} for ${from} was stopped for ${STOPPED_MS} ms: killed`);
+        channel.send({ k: 'stopped', ms: STOPPED_MS });
+        child.kill('SIGKILL');
+      });
       child.once('exit', (code, signal) => {
+        unwatch();
         channel.send({ k: 'exit', code, signal });
         channel.close();
       });
@@ -166,8 +178,12 @@ class RemoteHost implements Host {
         socket.destroy();
       },
     );
+    let stopped = false;
     this.#channel.on('message', (message: RemoteMessage) => {
-      if (message.k === 'exit') say(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
+      if (message.k === 'stopped') {
+        stopped = true;
+        say(`lost: its host process was stopped (SIGSTOP or a freeze) for ${message.ms} ms, and killed`);
+      } else if (message.k === 'exit' && !stopped) say(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
       else if (message.k === 'refused') say(`refused the connection: ${message.why}`);
     });
     let resolveDeath!: (death: Death) => void;

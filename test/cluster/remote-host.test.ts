@@ -61,6 +61,27 @@ describe('remote hosts (prototype)', () => {
     expect((error as ActorDied).death.cause).toBe(`worker 0 (remote 127.0.0.1:${port}) was killed by SIGKILL`);
   });
 
+  it('a host process stopped under an actor is killed by the serving side, and the death says so', async () => {
+    const token = newRunToken();
+    const log: string[] = [];
+    const { port } = await serving(token, log);
+    const s = remoteSystem(port, token);
+    const probe = await s.spawn('p', 'probe', { label: 'p' }, { worker: 0 });
+    const { pid } = await probe.call('info');
+    const started = Date.now();
+    process.kill(pid, 'SIGSTOP');
+    const error = await probe.call('ping').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ActorDied);
+    expect((error as ActorDied).death.cause).toBe(
+      `worker 0 (remote 127.0.0.1:${port}) lost: its host process was stopped (SIGSTOP or a freeze) for 3000 ms, and killed`,
+    );
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(log.some((line) => line.startsWith(`host process ${pid} for 127.0.0.1:`) && line.endsWith('was stopped for 3000 ms: killed'))).toBe(true);
+  });
+
   it('refuses and logs a caller with the wrong token', async () => {
     const log: string[] = [];
     const { port } = await serving(newRunToken(), log);
