@@ -9,6 +9,7 @@ import { newRunToken } from '../../src/actor/collective/tcp-mesh.js';
 import { paragenSystem, type ParagenSystem } from '../../actors/catalog.js';
 import { ActorDied } from '../../src/actor/index.js';
 import { RemoteSlot, serveRemoteHosts } from '../../src/cluster/remote-host.js';
+import { stopUnderProbe } from '../helpers/stopped.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -65,20 +66,12 @@ describe('remote hosts (prototype)', () => {
     const token = newRunToken();
     const log: string[] = [];
     const { port } = await serving(token, log);
-    const s = remoteSystem(port, token);
-    const probe = await s.spawn('p', 'probe', { label: 'p' }, { worker: 0 });
-    const { pid } = await probe.call('info');
-    const started = Date.now();
-    process.kill(pid, 'SIGSTOP');
-    const error = await probe.call('ping').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const { error, ms, pid } = await stopUnderProbe(remoteSystem(port, token));
     expect(error).toBeInstanceOf(ActorDied);
     expect((error as ActorDied).death.cause).toBe(
       `worker 0 (remote 127.0.0.1:${port}) lost: its host process was stopped (SIGSTOP or a freeze) for 3000 ms, and killed`,
     );
-    expect(Date.now() - started).toBeLessThan(6000);
+    expect(ms).toBeLessThan(6000);
     expect(log.some((line) => line.startsWith(`host process ${pid} for 127.0.0.1:`) && line.endsWith('was stopped for 3000 ms: killed'))).toBe(true);
   });
 
