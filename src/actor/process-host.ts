@@ -31,7 +31,7 @@ export interface ProcessSlotOptions {
 }
 
 /** The child's file descriptor for its death note: stdio is [stdin, stdout, stderr, ipc, note]. */
-const NOTE_FD = 4;
+export const NOTE_FD = 4;
 
 export class ProcessSlot implements WorkerSlot {
   readonly kind = 'process' as const;
@@ -144,7 +144,7 @@ class ProcessHost implements Host {
 }
 
 /** The last complete line of the death note (the child writes one per event, the latest knows most). */
-function parseNote(text: string): DeathNote {
+export function parseNote(text: string): DeathNote {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   const last = lines.at(-1);
   if (last === undefined) return {};

@@ -14,15 +14,19 @@
  * A child that stays stopped (SIGSTOP, a freeze) is killed by the serving
  * side after STOPPED_MS, and the caller told so (stop-watch.ts).
  *
- * Not yet: the death note of the remote child (only its exit code and signal
- * travel), reconnects after a network blip (a lost socket is a restart).
+ * The remote child's death note (the actor working, an uncaught error)
+ * travels with its exit, so a remote death reads as a local one.
+ *
+ * Not yet: reconnects after a network blip (a lost socket is a restart).
  */
 import { fork } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { Socket, type Server } from 'node:net';
+import type { Readable } from 'node:stream';
 import { workerEntry } from '../actor/entry.js';
 import { type ActorLink, type Death, type Host, type WorkerSlot } from '../actor/host.js';
 import { IpcMux, type IpcChannel, type IpcMessage } from '../actor/ipc.js';
+import { NOTE_FD, parseNote } from '../actor/process-host.js';
 import { MuxActors } from '../actor/mux-actors.js';
 import { STOPPED_MS, watchStopped } from '../actor/stop-watch.js';
 import type { SpawnRequest } from '../actor/protocol.js';
@@ -33,7 +37,7 @@ import { SocketChannel } from './socket-channel.js';
 export type RemoteMessage =
   | { readonly k: 'hello'; readonly token: string }
   | { readonly k: 'ipc'; readonly m: IpcMessage }
-  | { readonly k: 'exit'; readonly code: number | null; readonly signal: string | null }
+  | { readonly k: 'exit'; readonly code: number | null; readonly signal: string | null; readonly note?: string }
   | { readonly k: 'stopped'; readonly ms: number }
   | { readonly k: 'refused'; readonly why: string };
 
@@ -70,11 +74,16 @@ export function serveRemoteHosts(server: Server, options: ServeOptions): () => v
         channel.close();
         return;
       }
+      // As a local process host: the child writes its death note (which actor, what error) on NOTE_FD.
       const child = fork(entry, [], {
         serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: { ...process.env, ...options.env },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
+        env: { ...process.env, ...options.env, PARAGEN_NOTE_FD: String(NOTE_FD) },
       });
+      let note = '';
+      const notes = child.stdio[NOTE_FD] as Readable;
+      notes.setEncoding('utf8');
+      notes.on('data', (chunk: string) => (note += chunk));
       options.onActive?.(++open);
       child.on('message', (m: IpcMessage) => channel.send({ k: 'ipc', m }));
       channel.on('message', (relayed: RemoteMessage) => {
@@ -86,9 +95,10 @@ export function serveRemoteHosts(server: Server, options: ServeOptions): () => v
         channel.send({ k: 'stopped', ms: STOPPED_MS });
         child.kill('SIGKILL');
       });
-      child.once('exit', (code, signal) => {
+      // 'close' comes after 'exit' and after the note pipe is drained.
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         unwatch();
-        channel.send({ k: 'exit', code, signal });
+        channel.send({ k: 'exit', code, signal, ...(note ? { note } : {}) });
         channel.close();
       });
       // The caller went away: nothing is left to serve.
@@ -153,6 +163,8 @@ class RemoteHost implements Host {
   readonly #gone: Promise<void>;
   readonly #actors: MuxActors;
   #cause: string;
+  /** The actor that was working when the remote child died (its death note). */
+  #actor: string | undefined;
   #dead = false;
   #closing = false;
 
@@ -183,7 +195,11 @@ class RemoteHost implements Host {
       if (message.k === 'stopped') {
         stopped = true;
         say(`lost: its host process was stopped (SIGSTOP or a freeze) for ${message.ms} ms, and killed`);
-      } else if (message.k === 'exit' && !stopped) say(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
+      } else if (message.k === 'exit' && !stopped) {
+        const { actor, error } = parseNote(message.note ?? '');
+        this.#actor = actor;
+        say(`${message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`}${error ? ` after an uncaught ${error}` : ''}`);
+      }
       else if (message.k === 'refused') say(`refused the connection: ${message.why}`);
     });
     let resolveDeath!: (death: Death) => void;
@@ -194,7 +210,7 @@ class RemoteHost implements Host {
         resolve();
         if (this.#closing) return;
         this.#dead = true;
-        resolveDeath({ worker, cause: this.#cause });
+        resolveDeath({ worker, ...(this.#actor ? { actor: this.#actor } : {}), cause: this.#cause });
       }),
     );
     this.#actors = new MuxActors(this.#mux, this.died);

@@ -62,6 +62,22 @@ describe('remote hosts (prototype)', () => {
     expect((error as ActorDied).death.cause).toBe(`worker 0 (remote 127.0.0.1:${port}) was killed by SIGKILL`);
   });
 
+  it("an uncaught error in the remote child is a death naming the actor and the error, as a local process host's", async () => {
+    const token = newRunToken();
+    const { port } = await serving(token);
+    const s = remoteSystem(port, token);
+    const probe = await s.spawn('p', 'probe', { label: 'p' }, { worker: 0, fault: { kind: 'throw', step: 1 } });
+    const error = await probe.call('step', { step: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ActorDied);
+    expect((error as ActorDied).death.actor).toBe('p');
+    expect((error as ActorDied).death.cause).toBe(
+      `worker 0 (remote 127.0.0.1:${port}) exited with code 1 after an uncaught Error: injected fault: actor p threw at step 1`,
+    );
+  });
+
   it('a host process stopped under an actor is killed by the serving side, and the death says so', async () => {
     const token = newRunToken();
     const log: string[] = [];
