@@ -90,26 +90,27 @@ describe('Batcher', () => {
   });
 
   it('refuses a request when `queue` requests already wait, and passes a failed batch on to each of its requests', async () => {
-    let fail = true;
+    // Each batch ends when the test says so (no timer: nothing depends on how fast the machine is).
+    const pending: { jobs: readonly Job[]; resolve: (r: string[]) => void; reject: (e: Error) => void }[] = [];
     const batcher = new Batcher<Job, string>({
       maxBatch: 100,
       maxWaitMs: 0,
       queue: 2,
       slots: 1,
       size: (j) => j.n,
-      run: async (jobs) => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        if (fail) throw new Error('worker died');
-        return jobs.map((j) => String(j.id));
-      },
+      run: (jobs) => new Promise((resolve, reject) => pending.push({ jobs, resolve, reject })),
     });
     const inFlight = batcher.submit({ id: 0, n: 1 });
     await settle();
+    expect(pending).toHaveLength(1);
     const waiting = [batcher.submit({ id: 1, n: 1 }), batcher.submit({ id: 2, n: 1 })];
     await expect(batcher.submit({ id: 3, n: 1 })).rejects.toThrow(new QueueFullError(2));
     await expect(batcher.submit({ id: 3, n: 1 })).rejects.toThrow('the queue is full (2 requests waiting)');
+    pending[0]!.reject(new Error('worker died'));
     await expect(inFlight).rejects.toThrow('worker died');
-    fail = false;
+    await settle();
+    expect(pending.map((b) => b.jobs.map((j) => j.id))).toEqual([[0], [1, 2]]);
+    pending[1]!.resolve(pending[1]!.jobs.map((j) => String(j.id)));
     expect(await Promise.all(waiting)).toEqual(['1', '2']);
   });
 });
