@@ -26,8 +26,6 @@ export interface ProcessSlotOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** How long a child may take to exit when closed before it is killed, ms (default 5000). */
   readonly exitTimeoutMs?: number;
-  /** How long a child may stay stopped (SIGSTOP, a freeze) before it is killed as lost, ms (default 3000). */
-  readonly stoppedMs?: number;
 }
 
 /** The child's file descriptor for its death note: stdio is [stdin, stdout, stderr, ipc, note]. */
@@ -93,12 +91,11 @@ class ProcessHost implements Host {
     this.died = new Promise((resolve) => (resolveDeath = resolve));
     // Messages sent before the child listens could be lost while it is still loading its modules.
     this.#actors = new MuxActors(this.#mux, this.died);
-    // A stopped child would never answer: past `stoppedMs` it is killed, and its death says why.
-    const stoppedMs = options.stoppedMs ?? STOPPED_MS;
+    // A stopped child would never answer: past STOPPED_MS it is killed, and its death says why.
     const unwatch = watchStopped(this.#child.pid, () => {
-      this.#stopped = `worker ${worker} (process) was stopped (SIGSTOP or a freeze) for ${stoppedMs} ms, and killed`;
+      this.#stopped = `worker ${worker} (process) was stopped (SIGSTOP or a freeze) for ${STOPPED_MS} ms, and killed`;
       this.#child.kill('SIGKILL');
-    }, stoppedMs);
+    });
     // 'close' comes after 'exit' and after the note pipe is drained.
     this.#exited = new Promise((resolve) => {
       this.#child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {

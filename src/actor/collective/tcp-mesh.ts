@@ -49,6 +49,13 @@ export function formatHostPort(address: HostPort): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
+/** `promise`, or `error()` once `ms` have passed without it settling (the timer is then cleared). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Frames before the handshake are tiny: an unauthenticated peer cannot make us buffer much. */
 const HELLO_MAX_BODY = 1024;
 
@@ -156,22 +163,16 @@ export class TcpMesh {
    * reused at once. Rejects if the link is not up within `timeoutMs` (a lower rank that never dials).
    */
   async send(peer: number, tag: number, data: Float32Array, timeoutMs = 30_000): Promise<void> {
-    (await this.#within(this.link(peer), timeoutMs, () => errors.collectiveTimeout(`send of tag ${tag}`, timeoutMs, peer))).send(tag, data);
+    (await withTimeout(this.link(peer), timeoutMs, () => errors.collectiveTimeout(`send of tag ${tag}`, timeoutMs, peer))).send(tag, data);
   }
 
   /** Point to point: the next Float32Array `peer` sent on `tag`; rejects on peer loss or after `timeoutMs`. */
   recv(peer: number, tag: number, timeoutMs: number): Promise<Float32Array> {
-    return this.#within(
+    return withTimeout(
       this.link(peer).then((link) => link.recv(tag)),
       timeoutMs,
       () => errors.collectiveTimeout(`receive of tag ${tag}`, timeoutMs, peer),
     );
-  }
-
-  #within<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)));
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   async close(): Promise<void> {

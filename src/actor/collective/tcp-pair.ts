@@ -15,7 +15,7 @@
 import { errors } from '../../errors.js';
 import { listenHere } from './tcp-member.js';
 import type { TcpLink } from './tcp-link.js';
-import type { HostPort, TcpMesh } from './tcp-mesh.js';
+import { withTimeout, type HostPort, type TcpMesh } from './tcp-mesh.js';
 
 /** A stage's end of its pair, as it travels in an actor's init. */
 export interface PairEndpoint {
@@ -56,31 +56,25 @@ export class TcpPair {
     if (!mesh) throw errors.internal(`stage ${this.side}: connect before open`);
     const other = 1 - this.side;
     mesh.setPeers(this.side === 0 ? [mesh.address, peer] : [peer, mesh.address]);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(errors.collectiveTimeout('stage connection', this.#timeoutMs, other)), this.#timeoutMs);
-    });
-    try {
-      this.#link = await Promise.race([mesh.link(other), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    this.#link = await withTimeout(mesh.link(other), this.#timeoutMs, () => errors.collectiveTimeout('stage connection', this.#timeoutMs, other));
   }
 
   /** Sends `data` (copied) on `stream`; throws when there is no connection at this epoch or it has failed. */
   send(stream: number, data: Float32Array): void {
     const link = this.#link;
-    if (!link) throw errors.peerLost(1 - this.side, `no stage connection at epoch ${this.#epoch} (no rendezvous since the last restart)`);
+    if (!link) throw this.#unconnected();
     link.send(stream, data);
   }
 
   /** The next array the other stage sent on `stream`; rejects on its loss or after the timeout. */
   recv(stream: number): Promise<Float32Array> {
     const mesh = this.#mesh;
-    if (!mesh || !this.#link) {
-      return Promise.reject(errors.peerLost(1 - this.side, `no stage connection at epoch ${this.#epoch} (no rendezvous since the last restart)`));
-    }
+    if (!mesh || !this.#link) return Promise.reject(this.#unconnected());
     return mesh.recv(1 - this.side, stream, this.#timeoutMs);
+  }
+
+  #unconnected(): Error {
+    return errors.peerLost(1 - this.side, `no stage connection at epoch ${this.#epoch} (no rendezvous since the last restart)`);
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { errors, ParagenError } from '../../errors.js';
 import type { AllReduceMember, Reduced } from './types.js';
 import type { TcpLink } from './tcp-link.js';
-import type { TcpMesh } from './tcp-mesh.js';
+import { withTimeout, type TcpMesh } from './tcp-mesh.js';
 
 export interface TcpRingOptions {
   /** Elements of every member's row. */
@@ -59,12 +59,6 @@ export async function openTcpRing(mesh: TcpMesh, options: TcpRingOptions): Promi
     await mesh.close();
     throw error;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, error: () => ParagenError): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** [start, end) of chunk `c` of `n` over `length` elements. */
