@@ -4,6 +4,7 @@
  * the discriminator loss and its weight gradients (held until apply), the
  * generator loss, and that loss's gradient with respect to the fake batch —
  * the generator's upstream gradient (`discriminatorBackward` in steps.ts).
+ * On the steps the spec's R1 penalty falls on (r1.ts), D's gradients include it.
  *
  * In a pipeline it is the last stage, loss included: forward and backward of
  * microbatch c in one request, on the real rows and the fake ones of c, while
@@ -13,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActorContext, ActorDefinition } from '../src/actor/protocol.js';
-import { discriminatorBackward } from '../src/models/index.js';
+import { discriminatorBackward, r1Weight } from '../src/models/index.js';
 import {
   ensureBackend,
   exportTensor,
@@ -63,10 +64,12 @@ class Discriminator extends NetworkActor implements DiscriminatorProtocol {
     const imageSize = this.spec.imageShape.reduce((a: number, b: number) => a * b, 1);
     const shape = [request.real.length / imageSize, ...this.spec.imageShape];
     const realLabel = this.spec.kind === 'gan' ? this.spec.realLabel : 1;
+    // Requests count steps from 1; the penalty's schedule counts the steps done before this one.
+    const r1 = this.spec.kind === 'gan' ? r1Weight(this.spec.r1, request.step - 1) : 0;
     // Tensors out of tidy, values read outside it: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => {
       const real = tf.tensor(request.real, shape);
-      const d = discriminatorBackward(this.part, real, tf.tensor(fakeRows, shape), request.seeds, request.weight, realLabel);
+      const d = discriminatorBackward(this.part, real, tf.tensor(fakeRows, shape), request.seeds, request.weight, realLabel, 'bce', r1);
       return { losses: tf.stack([d.dLoss, d.gLoss]), fakeGrad: d.fakeGrad, grads: d.grads };
     });
     let fakeGrad: Float32Array;

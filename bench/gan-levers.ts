@@ -28,6 +28,16 @@
  *                     --real-label applies to bce only
  *   --truncation a,b  also score the moving average (the trained generator without --ema) with its
  *                     noise scaled by each factor (the truncation trick; 1: off), as `truncated`
+ *   --select a,b      also score the moving average (the trained generator without --ema) on the
+ *                     fraction a (b, …) of its samples the trained discriminator rates most real:
+ *                     10,000/a draws, ranked by D's logit, the top 10,000 kept in draw order
+ *                     (discriminator-ranked selection, after Azadi et al.'s rejection sampling), as `selected`
+ *   --top-k X         the generator's loss over only the fraction X of each batch's fakes that D rates
+ *                     most real (Sinha et al.'s top-k training; 1: all)
+ *   --d-steps N       discriminator updates per generator update (1): the extra ones each on a batch
+ *                     of their own, with fresh noise
+ *   --r1 G[,K]        R1 penalty (Mescheder et al.): D's loss gains G/2·E‖∇ₓD(x)‖² on the real batch,
+ *                     every K steps (K = 1 by default), scaled by K (StyleGAN2's lazy regularisation)
  *   --label NAME      a name for the line
  *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-ema)
  *
@@ -39,17 +49,24 @@ import { useBackend } from '../src/backend/index.js';
 import { BatchSampler, gatherBatch, imageGrid, loadDataset, writePng } from '../src/data/index.js';
 import { getClassifier } from '../src/eval/classifier.js';
 import { scoreGenerator } from '../src/eval/evaluate.js';
-import { featureStats, predictSplit } from '../src/eval/metrics.js';
+import { classShares, featureStats, fid, inceptionScore, predict, predictSplit, type FeatureStats } from '../src/eval/metrics.js';
+import type { Classifier } from '../src/eval/classifier.js';
 import {
   averagedImageNetwork,
   createPart,
   ganGradients,
   planGanStep,
+  r1Weight,
   sampleImages,
+  type GanGradients,
   type GanLoss,
+  type GanParts,
+  type GanStepPlan,
   type GanSpec,
   type NetworkPart,
 } from '../src/models/index.js';
+import { bceWithLogits } from '../src/models/losses.js';
+import { discriminatorBackward } from '../src/models/steps.js';
 import { customGan } from '../src/models/registry.js';
 import { Rng } from '../src/rng.js';
 
@@ -70,6 +87,11 @@ interface Options {
   beta2: number;
   loss: GanLoss;
   truncation: number[];
+  select: number[];
+  topK: number;
+  dSteps: number;
+  r1: number;
+  r1Every: number;
   label: string;
   grid?: string;
 }
@@ -78,7 +100,7 @@ function parse(argv: string[]): Options {
   const o: Options = {
     epochs: 3, seed: 1, lrD: 2e-4, lrG: 2e-4, realLabel: 1, noise: 100,
     widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, lrDecay: 'none', dropout: 0.3, beta1: 0.5, beta2: 0.999,
-    loss: 'bce', truncation: [1], label: 'baseline',
+    loss: 'bce', truncation: [1], select: [], topK: 1, dSteps: 1, r1: 0, r1Every: 1, label: 'baseline',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
@@ -107,6 +129,15 @@ function parse(argv: string[]): Options {
         o.loss = value;
         break;
       case '--truncation': o.truncation = (value ?? '').split(',').map(Number); break;
+      case '--select': o.select = value.split(',').map(Number); break;
+      case '--top-k': o.topK = num; break;
+      case '--d-steps': o.dSteps = num; break;
+      case '--r1': {
+        const [gamma, every] = value.split(',').map(Number);
+        o.r1 = gamma!;
+        o.r1Every = every ?? 1;
+        break;
+      }
       case '--label': o.label = value; break;
       case '--grid': o.grid = value; break;
       default: throw new Error(`unknown option ${flag}`);
@@ -114,6 +145,10 @@ function parse(argv: string[]): Options {
   }
   if (o.widths.length !== 5 || o.widths.some((w) => !(w >= 1))) throw new Error('--widths: five positive integers');
   if (o.truncation.some((x) => !(x > 0))) throw new Error('--truncation: positive numbers');
+  if (o.select.some((x) => !(x > 0 && x <= 1))) throw new Error('--select: fractions in (0, 1]');
+  if (!(o.topK > 0 && o.topK <= 1)) throw new Error('--top-k: a fraction in (0, 1]');
+  if (!(Number.isInteger(o.dSteps) && o.dSteps >= 1)) throw new Error('--d-steps: a positive integer');
+  if (!(o.r1 >= 0) || !(Number.isInteger(o.r1Every) && o.r1Every >= 1)) throw new Error('--r1: a penalty weight ≥ 0, then a positive interval');
   return o;
 }
 
@@ -145,6 +180,80 @@ class SpectralProjection {
   }
 }
 
+/**
+ * A BCE GAN step whose generator loss averages over only the `keep` fakes D
+ * rates most real (top-k training); D's own loss is the usual one.
+ */
+function topKGradients(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, realLabel: number, keep: number): GanGradients {
+  const { generator, discriminator } = parts;
+  return tf.tidy(() => {
+    const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
+    const pass = generator.forwardTaped(noise, { seed: plan.seeds.generator });
+    const onD = discriminator.forwardTaped(pass.output, { seed: plan.seeds.fake });
+    try {
+      const onReal = discriminator.lossGrad(real, (l) => tf.mean(bceWithLogits(l, realLabel)), { seed: plan.seeds.real, wrt: 'weights' });
+      const onFake = tf.valueAndGrad((l: tf.Tensor) => tf.mean(bceWithLogits(l, 0)))(onD.output);
+      const fakeGrads = discriminator.vjpTaped(onD, pass.output, onFake.grad, 'weights').grads;
+      const logits = onD.output.reshape([-1]);
+      const threshold = tf.topk(logits, keep).values.slice([keep - 1], [1]);
+      const mask = tf.cast(tf.greaterEqual(logits, threshold), 'float32').reshape(onD.output.shape);
+      const forG = tf.valueAndGrad((l: tf.Tensor) => tf.div(tf.sum(tf.mul(bceWithLogits(l, 1), mask)), keep) as tf.Scalar)(onD.output);
+      const fakeGrad = discriminator.vjpTaped(onD, pass.output, forG.grad, 'input').inputGrad!;
+      const g = generator.vjpTaped(pass, noise, fakeGrad, 'weights');
+      return {
+        dLoss: tf.add(onReal.loss, onFake.value) as tf.Scalar,
+        gLoss: forG.value as tf.Scalar,
+        generatorGrads: g.grads,
+        discriminatorGrads: onReal.grads.map((grad, i) => tf.add(grad, fakeGrads[i]!)),
+      };
+    } finally {
+      onD.dispose();
+      pass.dispose();
+    }
+  });
+}
+
+/** One extra discriminator update on its own batch and noise (the generator's batch statistics discarded). */
+function discriminatorStep(parts: GanParts, real: tf.Tensor, plan: GanStepPlan, realLabel: number, loss: GanLoss, lrScale: number): void {
+  tf.tidy(() => {
+    const fake = parts.generator.forward(tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]), { training: true, seed: plan.seeds.generator });
+    const d = discriminatorBackward(parts.discriminator, real, fake, plan.seeds, 1, realLabel, loss);
+    parts.discriminator.apply(d.grads, lrScale);
+  });
+  parts.generator.discardStepState();
+}
+
+/**
+ * Inception score, FID and class shares of the `count` images, out of
+ * count/fraction draws, that the discriminator rates most real (kept in draw order).
+ */
+async function selectedScores(
+  classifier: Classifier,
+  spec: GanSpec,
+  generator: NetworkPart,
+  discriminator: NetworkPart,
+  fraction: number,
+  testStats: FeatureStats,
+  count = 10_000,
+): Promise<{ inceptionScore: number; fid: number; classShares: number[] }> {
+  const draws = Math.ceil(count / fraction);
+  const images = await sampleImages(spec, generator, draws, new Rng(0));
+  const size = 28 * 28;
+  const logits = new Float32Array(draws);
+  for (let start = 0; start < draws; start += 500) {
+    const n = Math.min(500, draws - start);
+    const out = tf.tidy(() =>
+      discriminator.forward(tf.sub(tf.mul(tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, 28, 28, 1]), 2), 1), { training: false }),
+    );
+    logits.set(await out.data().finally(() => out.dispose()), start);
+  }
+  const kept = Array.from({ length: draws }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!).slice(0, count).sort((a, b) => a - b);
+  const chosen = new Float32Array(count * size);
+  kept.forEach((from, to) => chosen.set(images.subarray(from * size, (from + 1) * size), to * size));
+  const p = await predict(classifier, count, [28, 28, 1], (start, n) => chosen.subarray(start * size, (start + n) * size));
+  return { inceptionScore: inceptionScore(p), fid: fid(featureStats(p), testStats), classShares: classShares(p) };
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const backend = await useBackend('auto');
@@ -156,7 +265,8 @@ async function main(): Promise<void> {
   const spectral = o.spectralNorm ? new SpectralProjection(discriminator, new Rng(o.seed + 2)) : undefined;
   const sampler = new BatchSampler(dataset.train.count, o.batch, o.seed, { dropLast: true });
   const rng = new Rng(o.seed).fork();
-  const steps = sampler.batchesPerEpoch * o.epochs;
+  // With --d-steps N each step takes N batches, so an epoch has 1/N as many steps.
+  const steps = Math.floor((sampler.batchesPerEpoch * o.epochs) / o.dSteps);
   const started = performance.now();
   let last = { d: 0, g: 0 };
   for (let step = 0; step < steps; step++) {
@@ -164,8 +274,22 @@ async function main(): Promise<void> {
     const real = gatherBatch(dataset.train, batch.indices, 'tanh');
     const plan = planGanStep(rng, o.batch, spec.noiseDim);
     const lrScale = o.lrDecay === 'linear' ? 1 - step / steps : 1;
+    for (let extra = 1; extra < o.dSteps; extra++) {
+      const more = gatherBatch(dataset.train, sampler.next().indices, 'tanh');
+      const dPlan = planGanStep(rng, o.batch, spec.noiseDim);
+      const realMore = tf.tensor(more, [o.batch, 28, 28, 1]);
+      discriminatorStep({ generator, discriminator }, realMore, dPlan, spec.realLabel, o.loss, lrScale);
+      realMore.dispose();
+      spectral?.project();
+    }
+    // Top-k: the kept fraction falls from 1 to --top-k over the first epoch.
+    const keepFraction = 1 - (1 - o.topK) * Math.min(1, step / sampler.batchesPerEpoch);
+    const keep = Math.max(1, Math.round(keepFraction * o.batch));
     const losses = tf.tidy(() => {
-      const r = ganGradients({ generator, discriminator }, tf.tensor(real, [o.batch, 28, 28, 1]), plan, 1, spec.realLabel, o.loss);
+      const realT = tf.tensor(real, [o.batch, 28, 28, 1]);
+      const r = keep < o.batch
+        ? topKGradients({ generator, discriminator }, realT, plan, spec.realLabel, keep)
+        : ganGradients({ generator, discriminator }, realT, plan, 1, spec.realLabel, o.loss, r1Weight({ gamma: o.r1, every: o.r1Every }, step));
       discriminator.apply(r.discriminatorGrads, lrScale);
       generator.apply(r.generatorGrads, lrScale);
       return tf.stack([r.dLoss, r.gLoss]);
@@ -198,11 +322,21 @@ async function main(): Promise<void> {
     const { inceptionScore, fid, minShare, maxShare, shares } = await score(average ?? generator, undefined, psi);
     truncated.push({ psi, weights: average ? 'ema' : 'trained', is: inceptionScore, fid, minShare, maxShare, shares });
   }
+  const selected = [];
+  for (const fraction of o.select) {
+    const r = await selectedScores(classifier, spec, average ?? generator, discriminator, fraction, testStats);
+    const shares = r.classShares.map((x) => Number((x * 100).toFixed(1)));
+    selected.push({
+      fraction, weights: average ? 'ema' : 'trained', is: Number(r.inceptionScore.toFixed(3)), fid: Number(r.fid.toFixed(2)),
+      minShare: Math.min(...shares), maxShare: Math.max(...shares), shares,
+    });
+  }
   average?.dispose();
   classifier.dispose();
   console.log(JSON.stringify({
     ...o, backend: backend.name, steps, trainSeconds: Number(trainSeconds.toFixed(1)), ...raw,
-    ...(averaged ? { ema: { decay: o.ema, ...averaged } } : {}), ...(truncated.length > 0 ? { truncated } : {}), finalLosses: last,
+    ...(averaged ? { ema: { decay: o.ema, ...averaged } } : {}), ...(truncated.length > 0 ? { truncated } : {}),
+    ...(selected.length > 0 ? { selected } : {}), finalLosses: last,
   }));
 }
 

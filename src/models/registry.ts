@@ -11,6 +11,7 @@ import type { AdamConfig } from './adam.js';
 import { dcganDiscriminator, dcganGenerator, type DcganWidths } from './dcgan.js';
 import { initializeWeights } from './init.js';
 import { NetworkPart } from './part.js';
+import type { R1Penalty } from './r1.js';
 import { convDecoder, convEncoder, mlpDecoder, mlpEncoder } from './vae.js';
 
 export type { GanModelName, GanNetwork, ModelName, NetworkName, VaeModelName, VaeNetwork } from '../domain.js';
@@ -51,6 +52,8 @@ export interface GanSpec extends SpecBase<GanNetwork> {
   range: 'tanh';
   /** The discriminator's target for real images: 1, or below 1 for one-sided label smoothing. */
   realLabel: number;
+  /** The R1 penalty on D's gradient at real images (r1.ts); absent: none. */
+  r1?: R1Penalty;
 }
 
 /** A VAE: encoder images in [0, 1] → [mu | logvar] [B, 2·latentDim]; decoder z → logits [B, 28, 28, 1]. */
@@ -73,6 +76,8 @@ export const DCGAN_SMALL_BETA1 = 0;
 const DCGAN_SMALL_BETA2 = 0.99;
 /** dcgan-small's moving average of the generator's weights: its decay (measured, README). */
 export const DCGAN_SMALL_EMA = 0.999;
+/** dcgan-small's R1 penalty: γ 0.2, applied every 4th step with γ·4 (measured, README). */
+const DCGAN_SMALL_R1 = { gamma: 0.2, every: 4 } as const;
 /** dcgan-small's batch size. */
 export const DCGAN_SMALL_BATCH = 32;
 /** The PyTorch examples VAE: Adam 1e-3 with PyTorch's defaults, batch 128. */
@@ -109,18 +114,20 @@ function makeSpec<N extends NetworkName>(
 export interface GanOptions {
   readonly noiseDim?: number;
   readonly realLabel?: number;
+  readonly r1?: R1Penalty;
   readonly defaults?: TrainingDefaults;
 }
 
 /** A DCGAN of the tutorial's shape with these widths and options (the registry's GANs, and experiments). */
 export function customGan(name: GanModelName, widths: DcganWidths, options: GanOptions = {}): GanSpec {
-  const { noiseDim = 100, realLabel = 1, defaults = GAN_ADAM } = options;
+  const { noiseDim = 100, realLabel = 1, r1, defaults = GAN_ADAM } = options;
   return {
     name,
     kind: 'gan',
     noiseDim,
     range: 'tanh',
     realLabel,
+    ...(r1 && r1.gamma > 0 ? { r1 } : {}),
     imageShape: IMAGE,
     defaults,
     ...makeSpec<GanNetwork>(['generator', 'discriminator'], {
@@ -160,6 +167,7 @@ const SPECS: Record<ModelName, () => ModelSpec> = {
   'dcgan-small': () =>
     customGan('dcgan-small', { dense: 64, deconv: [32, 16], conv: [16, 32], dropout: 0 }, {
       realLabel: 0.9,
+      r1: DCGAN_SMALL_R1,
       defaults: { ...GAN_ADAM, lr: DCGAN_SMALL_LR, beta1: DCGAN_SMALL_BETA1, beta2: DCGAN_SMALL_BETA2 },
     }),
   'vae-mlp': () => vae('vae-mlp', 20, (l) => mlpEncoder(l), (l) => mlpDecoder(l)),

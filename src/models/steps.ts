@@ -33,6 +33,7 @@ import {
   type GanLoss,
 } from './losses.js';
 import type { NetworkPart } from './part.js';
+import { r1Gradients } from './r1.js';
 
 /** The randomness of one GAN step: the noise batch and a seed per training pass. */
 export interface GanStepPlan {
@@ -87,7 +88,9 @@ function weighted(loss: tf.Scalar, weight: number): tf.Scalar {
  * `realLabel` is the target of the real images (below 1: one-sided label
  * smoothing; the fake target stays 0 and the generator's stays 1). `loss`
  * picks the adversarial loss: 'bce' (the tutorial's) or 'hinge' (which has no
- * targets, so `realLabel` is ignored).
+ * targets, so `realLabel` is ignored). `r1` above 0 adds the gradients of the
+ * R1 penalty on the real images with that γ (r1.ts; `r1Weight` gives a
+ * step's), also times `weight`; `dLoss` stays the adversarial loss alone.
  */
 export function discriminatorBackward(
   discriminator: NetworkPart,
@@ -97,6 +100,7 @@ export function discriminatorBackward(
   weight = 1,
   realLabel = 1,
   loss: GanLoss = 'bce',
+  r1 = 0,
 ): DiscriminatorBackward {
   const hinge = loss === 'hinge';
   const realLoss = (l: tf.Tensor): tf.Scalar => (hinge ? hingeRealLoss(l) : tf.mean(bceWithLogits(l, realLabel)));
@@ -115,11 +119,12 @@ export function discriminatorBackward(
       const onFake = tf.valueAndGrad((l: tf.Tensor) => weighted(fakeLoss(l), weight))(pass.output);
       const forGenerator = tf.valueAndGrad((l: tf.Tensor) => weighted(forGeneratorLoss(l), weight))(pass.output);
       const fakeGrads = discriminator.vjpTaped(pass, fake, onFake.grad, 'weights').grads;
+      const penalty = r1 > 0 ? r1Gradients(discriminator, real, r1 * weight) : undefined;
       return {
         dLoss: tf.add(onReal.loss, onFake.value) as tf.Scalar,
         gLoss: forGenerator.value as tf.Scalar,
         fakeGrad: discriminator.vjpTaped(pass, fake, forGenerator.grad, 'input').inputGrad!,
-        grads: onReal.grads.map((g, i) => tf.add(g, fakeGrads[i]!)),
+        grads: onReal.grads.map((g, i) => (penalty ? tf.addN([g, fakeGrads[i]!, penalty[i]!]) : tf.add(g, fakeGrads[i]!))),
       };
     } finally {
       pass.dispose();
@@ -139,8 +144,8 @@ export interface GanGradients {
  * The gradients of one DCGAN-tutorial step: G(noise) → D on real and on fake
  * → D's gradients of the discriminator loss, G's gradients through D's input
  * gradient of the generator loss. Nothing is applied. `weight` scales the
- * losses and gradients, `realLabel` and `loss` pick the loss (see
- * `discriminatorBackward`).
+ * losses and gradients, `realLabel` and `loss` pick the loss, `r1` weighs the
+ * R1 penalty (see `discriminatorBackward`).
  */
 export function ganGradients(
   parts: GanParts,
@@ -149,6 +154,7 @@ export function ganGradients(
   weight = 1,
   realLabel = 1,
   loss: GanLoss = 'bce',
+  r1 = 0,
 ): GanGradients {
   if (real.shape[0] !== plan.batchSize) {
     throw errors.invalidValue('real batch size', `the plan's ${plan.batchSize}`, real.shape[0]);
@@ -158,7 +164,7 @@ export function ganGradients(
     const noise = tf.tensor2d(plan.noise, [plan.batchSize, plan.noiseDim]);
     const pass = generator.forwardTaped(noise, { seed: plan.seeds.generator });
     try {
-      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight, realLabel, loss);
+      const d = discriminatorBackward(discriminator, real, pass.output, plan.seeds, weight, realLabel, loss, r1);
       const g = generator.vjpTaped(pass, noise, d.fakeGrad, 'weights');
       return { dLoss: d.dLoss, gLoss: d.gLoss, generatorGrads: g.grads, discriminatorGrads: d.grads };
     } finally {

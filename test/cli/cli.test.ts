@@ -101,7 +101,7 @@ describe('help and version', () => {
     expect(stdout()).toMatch(/ {2}--batch-size <n> +examples per optimizer step .*\(default: 64 for GANs \(32 for dcgan-small\), 128 for VAEs\)/);
     expect(stdout()).toMatch(/ {2}--model <dcgan\|dcgan-small\|vae-mlp\|vae-conv> network to train \(default: dcgan-small\)/);
     expect(stdout()).toMatch(/ {2}--out <path> +run directory \(default: runs\/<model>-<YYYYMMDD-HHMMSS>\)/);
-    expect(stdout()).toMatch(/ {2}--epochs <n> +.*\(default: 1 when --steps is not given\)/);
+    expect(stdout()).toMatch(/ {2}--epochs <n> +.*\(default: 2 when --steps is not given\)/);
     expect(stdout()).toContain('  --config <file>');
     const sample = capture();
     await runCli(['sample', '--help'], sample.io);
@@ -214,7 +214,7 @@ describe('settings reach the handler', () => {
       const json = join(dir, 'run.json');
       await writeFile(json, JSON.stringify({ model: 'dcgan', seed: 3 }));
       expect(await cli.parse(['train', `--config=${json}`, '--seed', '4'])).toMatchObject({
-        config: { model: 'dcgan', seed: 4, epochs: 1 },
+        config: { model: 'dcgan', seed: 4, epochs: 2 },
       });
     });
 

@@ -28,6 +28,7 @@ export async function accumulateGan(
   plan: GanStepPlan,
   layout: readonly ShardLayout[],
   realLabel = 1,
+  r1 = 0,
 ): Promise<Accumulated> {
   const dLosses: number[] = [];
   const gLosses: number[] = [];
@@ -42,7 +43,7 @@ export async function accumulateGan(
         fake: chunkSeed(plan.seeds.fake, chunk.offset),
       },
     };
-    const g = tf.tidy(() => ({ ...ganGradients(parts, rows(x, chunk), sub, chunk.weight, realLabel) }));
+    const g = tf.tidy(() => ({ ...ganGradients(parts, rows(x, chunk), sub, chunk.weight, realLabel, 'bce', r1) }));
     const [d, gen] = [(await g.dLoss.data())[0]!, (await g.gLoss.data())[0]!];
     dLosses.push(d);
     gLosses.push(gen);

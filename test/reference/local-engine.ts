@@ -18,6 +18,7 @@ import {
   modelSpec,
   planGanStep,
   planVaeStep,
+  r1Weight,
   sampleImages,
   vaeGradients,
   type ModelSpec,
@@ -91,6 +92,8 @@ export class LocalEngine implements Engine {
     // Gradients first, applied only once every loss and gradient is known finite.
     const x = tf.tensor4d(this.#batch, [batchSize, ...spec.imageShape]);
     const layout = this.#layout;
+    // The R1 penalty's weight this step: the actors key it by the steps done, which are D's updates here.
+    const r1 = spec.kind === 'gan' ? r1Weight(spec.r1, this.#part('discriminator').step) : 0;
     // Accumulation reads each chunk's losses (asynchronously), so it runs outside tidy.
     const accumulated = !layout
       ? undefined
@@ -101,6 +104,7 @@ export class LocalEngine implements Engine {
                 planGanStep(this.#rng, batchSize, spec.noiseDim),
                 layout,
                 spec.realLabel,
+                r1,
               )
             : accumulateVae(
                 { encoder: this.#part('encoder'), decoder: this.#part('decoder') },
@@ -122,6 +126,8 @@ export class LocalEngine implements Engine {
           plan,
           1,
           spec.realLabel,
+          'bce',
+          r1,
         );
         return {
           losses: [g.dLoss, g.gLoss],

@@ -135,7 +135,7 @@ describe('the schema table', () => {
 describe('parseConfig', () => {
   it('fills in defaults, with the learning rate and beta1 of the model family (and dcgan-small its own)', () => {
     const gan = parseConfig({});
-    expect(gan).toMatchObject({ model: 'dcgan-small', dataset: 'mnist', epochs: 1, lr: 1.6e-3, beta1: 0, batchSize: 32, seed: 0 });
+    expect(gan).toMatchObject({ model: 'dcgan-small', dataset: 'mnist', epochs: 2, lr: 1.6e-3, beta1: 0, batchSize: 32, seed: 0 });
     expect(parseConfig({ model: 'dcgan' })).toMatchObject({ lr: 2e-4, beta1: 0.5, batchSize: 64 });
     expect(gan.steps).toBeUndefined();
     const vae = parseConfig({ model: 'vae-mlp', steps: 100 });
