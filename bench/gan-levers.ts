@@ -33,9 +33,9 @@
  *                     10,000/a draws, ranked by D's logit, the top 10,000 kept in draw order
  *                     (discriminator-ranked selection, after Azadi et al.'s rejection sampling), as `selected`
  *   --top-k X         the generator's loss over only the fraction X of each batch's fakes that D rates
- *                     most real (Sinha et al.'s top-k training; 1: all)
+ *                     most real (Sinha et al.'s top-k training; 1: all); BCE only, without --r1
  *   --d-steps N       discriminator updates per generator update (1): the extra ones each on a batch
- *                     of their own, with fresh noise
+ *                     of their own, with fresh noise (--r1 falls on the generator's steps only)
  *   --r1 G[,K]        R1 penalty (Mescheder et al.): D's loss gains G/2·E‖∇ₓD(x)‖² on the real batch,
  *                     every K steps (K = 1 by default), scaled by K (StyleGAN2's lazy regularisation)
  *   --label NAME      a name for the line
@@ -147,6 +147,7 @@ function parse(argv: string[]): Options {
   if (o.truncation.some((x) => !(x > 0))) throw new Error('--truncation: positive numbers');
   if (o.select.some((x) => !(x > 0 && x <= 1))) throw new Error('--select: fractions in (0, 1]');
   if (!(o.topK > 0 && o.topK <= 1)) throw new Error('--top-k: a fraction in (0, 1]');
+  if (o.topK < 1 && (o.loss !== 'bce' || o.r1 > 0)) throw new Error('--top-k: with the BCE loss and without --r1 only');
   if (!(Number.isInteger(o.dSteps) && o.dSteps >= 1)) throw new Error('--d-steps: a positive integer');
   if (!(o.r1 >= 0) || !(Number.isInteger(o.r1Every) && o.r1Every >= 1)) throw new Error('--r1: a penalty weight ≥ 0, then a positive interval');
   return o;
