@@ -48,8 +48,8 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend/index.js';
 import { BatchSampler, gatherBatch, imageGrid, loadDataset, writePng } from '../src/data/index.js';
 import { getClassifier } from '../src/eval/classifier.js';
-import { scoreGenerator } from '../src/eval/evaluate.js';
-import { classShares, featureStats, fid, inceptionScore, predict, predictSplit, type FeatureStats } from '../src/eval/metrics.js';
+import { scoreGenerator, scoreImages } from '../src/eval/evaluate.js';
+import { featureStats, predictSplit, type FeatureStats } from '../src/eval/metrics.js';
 import type { Classifier } from '../src/eval/classifier.js';
 import {
   averagedImageNetwork,
@@ -236,7 +236,7 @@ async function selectedScores(
   fraction: number,
   testStats: FeatureStats,
   count = 10_000,
-): Promise<{ inceptionScore: number; fid: number; classShares: number[] }> {
+): Promise<{ inceptionScore: number; fid: number; classShares: readonly number[] }> {
   const draws = Math.ceil(count / fraction);
   const images = await sampleImages(spec, generator, draws, new Rng(0));
   const size = 28 * 28;
@@ -251,8 +251,7 @@ async function selectedScores(
   const kept = Array.from({ length: draws }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!).slice(0, count).sort((a, b) => a - b);
   const chosen = new Float32Array(count * size);
   kept.forEach((from, to) => chosen.set(images.subarray(from * size, (from + 1) * size), to * size));
-  const p = await predict(classifier, count, [28, 28, 1], (start, n) => chosen.subarray(start * size, (start + n) * size));
-  return { inceptionScore: inceptionScore(p), fid: fid(featureStats(p), testStats), classShares: classShares(p) };
+  return scoreImages(classifier, chosen, [28, 28, 1], testStats);
 }
 
 async function main(): Promise<void> {

@@ -214,10 +214,19 @@ export async function scoreGenerator(
   testStats: FeatureStats,
   noiseScale = 1,
 ): Promise<Pick<GanEvaluationResult, 'inceptionScore' | 'fid' | 'classShares'>> {
-  const shape = spec.imageShape;
   const images = await sampleImages(spec, generator, samples, new Rng(seed), undefined, noiseScale);
+  return scoreImages(classifier, images, spec.imageShape, testStats);
+}
+
+/** The inception score, FID against `testStats` and class shares of `images` ([n, ...shape] flattened, in [0, 1]). */
+export async function scoreImages(
+  classifier: Classifier,
+  images: Float32Array,
+  shape: readonly [number, number, number],
+  testStats: FeatureStats,
+): Promise<Pick<GanEvaluationResult, 'inceptionScore' | 'fid' | 'classShares'>> {
   const size = shape[0] * shape[1] * shape[2];
-  const generated = await predict(classifier, samples, shape, (start, n) => images.subarray(start * size, (start + n) * size));
+  const generated = await predict(classifier, images.length / size, shape, (start, n) => images.subarray(start * size, (start + n) * size));
   return { inceptionScore: inceptionScore(generated), fid: fid(featureStats(generated), testStats), classShares: classShares(generated) };
 }
 

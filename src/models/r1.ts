@@ -53,7 +53,10 @@ export function r1Gradients(discriminator: NetworkPart, real: tf.Tensor, weight:
  * gradient compares its input: without these, the gradient of a gradient
  * through LeakyReLU fails. Registered once, for every backend.
  */
+let comparisonGradients = false;
 function registerComparisonGradients(): void {
+  if (comparisonGradients) return;
+  comparisonGradients = true;
   for (const kernelName of [tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual]) {
     if (tf.getGradient(kernelName)) continue;
     tf.registerGradient({
