@@ -5,7 +5,8 @@
  * goodbye when it drains. A coordinator discovers N of them, then watches:
  * a missed heartbeat (SIGSTOP, a frozen host, a cut cable) or a `$SYS`
  * disconnect event (SIGKILL, seen within milliseconds where a system account
- * is available) is a lost worker.
+ * is available) is a lost worker. Silence is counted in the watcher's own
+ * waking time: a watcher stalled past the timeout does not lose every worker.
  */
 import { NoRespondersError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Svcm, type Service, type ServiceInfo } from '@nats-io/services';
@@ -201,12 +202,20 @@ export function watchWorkers(nc: NatsConnection, workers: readonly WorkerInfo[],
         if (worker) lose(worker, `disconnected from NATS (${event.reason ?? 'no reason given'})`);
       });
     }
+    const tickMs = Math.max(50, Math.floor(timeoutMs / 10));
+    let lastTick = now();
     const timer = setInterval(() => {
       const at = now();
+      // A late tick means this process was stalled (a long synchronous task, a starved core). The
+      // heartbeats that came meanwhile are still unread, queued behind this tick: the stall is not
+      // held against the workers, or every one of them would be lost at once.
+      const late = Math.max(0, at - lastTick - tickMs);
+      lastTick = at;
       for (const [id, seen] of lastSeen) {
-        if (at - seen > timeoutMs) lose(byId.get(id)!, `no heartbeat for ${timeoutMs} ms`);
+        if (late > 0) lastSeen.set(id, seen + late);
+        if (at - seen - late > timeoutMs) lose(byId.get(id)!, `no heartbeat for ${timeoutMs} ms`);
       }
-    }, Math.max(50, Math.floor(timeoutMs / 10)));
+    }, tickMs);
     return () => {
       clearInterval(timer);
       for (const sub of subs) sub.unsubscribe();

@@ -182,7 +182,9 @@ class RemoteHost implements Host {
       ({ address, label }) => {
         where = `remote ${label}`;
         say('lost: connection closed');
-        if (this.#closing) socket.destroy();
+        // Lost (a missed heartbeat) or closed while its target was being found: a destroyed socket
+        // would connect again if asked, and that stray connection would keep this process alive.
+        if (this.#closing || this.#dead) socket.destroy();
         else socket.connect({ host: address.host, port: address.port });
       },
       (error: unknown) => {

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/connect.js';
-import { discoverWorkers, watchWorkers, type WorkerInfo } from '../../src/cluster/membership.js';
+import { discoverWorkers, listWorkers, watchWorkers, type WorkerInfo } from '../../src/cluster/membership.js';
 import { Child, paragen } from '../helpers/cli.js';
 import { NATS_MISSING, natsServerAvailable, startNatsServer, type NatsServer } from '../helpers/nats.js';
 
@@ -96,6 +96,31 @@ describe.skipIf(!available)('cluster membership with real worker processes', () 
     // Gone from discovery too.
     await expect(discoverWorkers(nc, { count: 1, timeoutMs: 300 })).rejects.toThrow('found 0 of 1 workers within 300 ms');
   });
+
+  it('a watcher stalled past the timeout loses none of the workers that kept beating; one stopped after that is still lost', async () => {
+    const { child } = await startWorker('w5');
+    const worker = (await listWorkers(nc)).find((w) => w.name === 'w5')!;
+    const losses: string[] = [];
+    let lost!: (cause: string) => void;
+    const firstLoss = new Promise<string>((resolve) => (lost = resolve));
+    const watch = watchWorkers(nc, [worker], { heartbeatTimeoutMs: 2000 }).subscribe(({ cause }) => {
+      losses.push(cause);
+      lost(cause);
+    });
+    try {
+      await nc.flush();
+      // This process blocked for longer than the timeout while w5 went on beating (a long synchronous task).
+      const until = Date.now() + 3500;
+      while (Date.now() < until);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(losses).toEqual([]);
+      child.process.kill('SIGSTOP');
+      expect(await firstLoss).toBe('no heartbeat for 2000 ms');
+    } finally {
+      watch.unsubscribe();
+      child.process.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it('a wrong password is one line', async () => {
     await expect(connectCluster(server.url, { user: 'app', password: 'nope' })).rejects.toThrow(

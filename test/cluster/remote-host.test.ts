@@ -102,4 +102,22 @@ describe('remote hosts (prototype)', () => {
     expect((error as ActorDied).death.cause).toBe(`worker 0 (remote 127.0.0.1:${port}) refused the connection: wrong token`);
     expect(log.some((line) => /^host connection from 127\.0\.0\.1:\d+ refused: wrong token$/.test(line))).toBe(true);
   });
+
+  it('a host lost while its worker is still being found never connects once it is found (a stray socket would keep the coordinator alive)', async () => {
+    const token = newRunToken();
+    const { server, port } = await serving(token);
+    let found!: (target: { address: { host: string; port: number }; label: string }) => void;
+    const slot = new RemoteSlot(0, () => new Promise((resolve) => (found = resolve)), token);
+    slot.lose('(remote w1) lost: no heartbeat for 3000 ms');
+    expect(await slot.current.died).toEqual({ worker: 0, cause: 'worker 0 (remote w1) lost: no heartbeat for 3000 ms' });
+    const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const before = sockets();
+    found({ address: { host: '127.0.0.1', port }, label: 'w1' });
+    await new Promise((resolve) => setImmediate(resolve));
+    // socket.connect() would have made its handle at once.
+    expect(sockets()).toBe(before);
+    const connections = await new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    expect(connections).toBe(0);
+    await slot.close();
+  });
 });

@@ -40,8 +40,10 @@ export class Child {
   readonly lines: string[] = [];
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  #waiters: { test: (line: string) => boolean; resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   #buffer = '';
+  /** Set once stdout and stderr are closed: no line is to come. */
+  #ended: Error | undefined;
 
   constructor(args: readonly string[], cwd = root) {
     ensureBuilt();
@@ -62,13 +64,20 @@ export class Child {
     this.process.stderr.setEncoding('utf8');
     this.process.stderr.on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    // A line awaited from a child that has ended will never come: the wait fails with what the child said, instead of hanging the test.
+    this.process.on('close', (code, signal) => {
+      this.#ended = new Error(`paragen ${args.join(' ')} ended (${signal ?? `exit ${code}`}) before the awaited line; its stderr: ${this.stderr.trim() || '(none)'}`);
+      for (const waiter of this.#waiters) waiter.reject(this.#ended);
+      this.#waiters = [];
+    });
   }
 
-  /** Resolves with the first line (already seen or to come) that passes `test`. */
+  /** Resolves with the first line (already seen or to come) that passes `test`; rejects, with its stderr, if the child ends first. */
   waitFor(test: (line: string) => boolean): Promise<string> {
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.push({ test, resolve }));
+    if (this.#ended) return Promise.reject(this.#ended);
+    return new Promise((resolve, reject) => this.#waiters.push({ test, resolve, reject }));
   }
 
   /** Resolves with the first JSON event of `type` that passes `test`. */
