@@ -38,6 +38,9 @@
  *                     of their own, with fresh noise (--r1 falls on the generator's steps only)
  *   --r1 G[,K]        R1 penalty (Mescheder et al.): D's loss gains G/2·E‖∇ₓD(x)‖² on the real batch,
  *                     every K steps (K = 1 by default), scaled by K (StyleGAN2's lazy regularisation)
+ *   --cr L[,S]        consistency regularisation (Zhang et al.'s CR-GAN): D's loss gains
+ *                     L·mean (D(x) − D(T(x)))² on the real batch, T a random translation of each
+ *                     image by up to S pixels (2 by default), the border filled with the background
  *   --label NAME      a name for the line
  *   --grid PATH       write 8×8 grids of the scored generators' samples (PATH, PATH-ema)
  *
@@ -92,6 +95,8 @@ interface Options {
   dSteps: number;
   r1: number;
   r1Every: number;
+  cr: number;
+  crShift: number;
   label: string;
   grid?: string;
 }
@@ -100,7 +105,7 @@ function parse(argv: string[]): Options {
   const o: Options = {
     epochs: 3, seed: 1, lrD: 2e-4, lrG: 2e-4, realLabel: 1, noise: 100,
     widths: [64, 32, 16, 16, 32], ema: 0.999, batch: 64, spectralNorm: false, lrDecay: 'none', dropout: 0.3, beta1: 0.5, beta2: 0.999,
-    loss: 'bce', truncation: [1], select: [], topK: 1, dSteps: 1, r1: 0, r1Every: 1, label: 'baseline',
+    loss: 'bce', truncation: [1], select: [], topK: 1, dSteps: 1, r1: 0, r1Every: 1, cr: 0, crShift: 2, label: 'baseline',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
@@ -138,6 +143,12 @@ function parse(argv: string[]): Options {
         o.r1Every = every ?? 1;
         break;
       }
+      case '--cr': {
+        const [l, shift] = value.split(',').map(Number);
+        o.cr = l!;
+        if (shift !== undefined) o.crShift = shift;
+        break;
+      }
       case '--label': o.label = value; break;
       case '--grid': o.grid = value; break;
       default: throw new Error(`unknown option ${flag}`);
@@ -150,7 +161,31 @@ function parse(argv: string[]): Options {
   if (o.topK < 1 && (o.loss !== 'bce' || o.r1 > 0)) throw new Error('--top-k: with the BCE loss and without --r1 only');
   if (!(Number.isInteger(o.dSteps) && o.dSteps >= 1)) throw new Error('--d-steps: a positive integer');
   if (!(o.r1 >= 0) || !(Number.isInteger(o.r1Every) && o.r1Every >= 1)) throw new Error('--r1: a penalty weight ≥ 0, then a positive interval');
+  if (!(o.cr >= 0) || !(Number.isInteger(o.crShift) && o.crShift >= 1)) throw new Error('--cr: a weight ≥ 0, then a positive whole number of pixels');
+  if (o.cr > 0 && o.topK < 1) throw new Error('--cr: not with --top-k');
   return o;
+}
+
+/** Each image moved by its own whole-pixel offset in [-shift, shift]², the border filled with -1 (the background). */
+function translate(images: tf.Tensor4D, shift: number, rng: Rng): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w] = images.shape;
+    const padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]], -1);
+    const moved = Array.from({ length: n }, (_, i) =>
+      padded.slice([i, rng.int(2 * shift + 1), rng.int(2 * shift + 1), 0], [1, h, w, -1]),
+    );
+    return tf.concat(moved) as tf.Tensor4D;
+  });
+}
+
+/** ∂/∂w of weight · mean (D(x) − D(T(x)))², in `trainableVariables` order (CR-GAN's consistency term, on real images). */
+function consistencyGradients(discriminator: NetworkPart, real: tf.Tensor4D, moved: tf.Tensor4D, weight: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const variables = discriminator.trainableVariables;
+    const d = (x: tf.Tensor): tf.Tensor => discriminator.model.apply(x, { training: false }) as tf.Tensor;
+    const { grads } = tf.variableGrads(() => tf.mul(tf.mean(tf.square(tf.sub(d(real), d(moved)))), weight) as tf.Scalar, variables);
+    return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+  });
 }
 
 /** Spectral normalisation by projection: each kernel (as a [fanIn, out] matrix) divided by σ, σ from one power iteration. */
@@ -265,6 +300,7 @@ async function main(): Promise<void> {
   const spectral = o.spectralNorm ? new SpectralProjection(discriminator, new Rng(o.seed + 2)) : undefined;
   const sampler = new BatchSampler(dataset.train.count, o.batch, o.seed, { dropLast: true });
   const rng = new Rng(o.seed).fork();
+  const shifts = new Rng(o.seed + 3);
   // With --d-steps N each step takes N batches, so an epoch has 1/N as many steps.
   const steps = Math.floor((sampler.batchesPerEpoch * o.epochs) / o.dSteps);
   const started = performance.now();
@@ -290,7 +326,8 @@ async function main(): Promise<void> {
       const r = keep < o.batch
         ? topKGradients({ generator, discriminator }, realT, plan, spec.realLabel, keep)
         : ganGradients({ generator, discriminator }, realT, plan, 1, spec.realLabel, o.loss, r1Weight({ gamma: o.r1, every: o.r1Every }, step));
-      discriminator.apply(r.discriminatorGrads, lrScale);
+      const cr = o.cr > 0 ? consistencyGradients(discriminator, realT as tf.Tensor4D, translate(realT as tf.Tensor4D, o.crShift, shifts), o.cr) : undefined;
+      discriminator.apply(cr ? r.discriminatorGrads.map((g, i) => tf.add(g, cr[i]!)) : r.discriminatorGrads, lrScale);
       generator.apply(r.generatorGrads, lrScale);
       return tf.stack([r.dLoss, r.gLoss]);
     });
