@@ -58,6 +58,7 @@ import {
   averagedImageNetwork,
   createPart,
   ganGradients,
+  penaltyGradients,
   planGanStep,
   r1Weight,
   sampleImages,
@@ -180,12 +181,7 @@ function translate(images: tf.Tensor4D, shift: number, rng: Rng): tf.Tensor4D {
 
 /** ∂/∂w of weight · mean (D(x) − D(T(x)))², in `trainableVariables` order (CR-GAN's consistency term, on real images). */
 function consistencyGradients(discriminator: NetworkPart, real: tf.Tensor4D, moved: tf.Tensor4D, weight: number): tf.Tensor[] {
-  return tf.tidy(() => {
-    const variables = discriminator.trainableVariables;
-    const d = (x: tf.Tensor): tf.Tensor => discriminator.model.apply(x, { training: false }) as tf.Tensor;
-    const { grads } = tf.variableGrads(() => tf.mul(tf.mean(tf.square(tf.sub(d(real), d(moved)))), weight) as tf.Scalar, variables);
-    return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
-  });
+  return penaltyGradients(discriminator, (d) => tf.mul(tf.mean(tf.square(tf.sub(d(real), d(moved)))), weight) as tf.Scalar);
 }
 
 /** Spectral normalisation by projection: each kernel (as a [fanIn, out] matrix) divided by σ, σ from one power iteration. */

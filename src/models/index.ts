@@ -24,7 +24,7 @@ export {
   splitLatent,
 } from './losses.js';
 export type { GanLoss, NegElbo } from './losses.js';
-export { r1Gradients, r1Weight } from './r1.js';
+export { penaltyGradients, r1Gradients, r1Weight } from './r1.js';
 export type { R1Penalty } from './r1.js';
 export { NetworkPart, loadPart } from './part.js';
 export type { ForwardOptions, GradOptions, LossGradResult, VjpResult, Wrt } from './part.js';

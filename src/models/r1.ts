@@ -37,13 +37,23 @@ export function r1Weight(r1: R1Penalty | undefined, step: number): number {
  */
 export function r1Gradients(discriminator: NetworkPart, real: tf.Tensor, weight: number): tf.Tensor[] {
   registerComparisonGradients();
+  return penaltyGradients(discriminator, (d) => {
+    const dx = tf.grad((x: tf.Tensor) => tf.sum(d(x)))(real);
+    const perImage = tf.sum(tf.square(dx), dx.shape.slice(1).map((_, i) => i + 1));
+    return tf.mul(tf.mean(perImage), weight / 2) as tf.Scalar;
+  });
+}
+
+/**
+ * ∂/∂w of `penalty`, a scalar built from `d` (the discriminator's layers in
+ * inference mode, on tfjs's own autodiff): one gradient per trainable weight,
+ * in `trainableVariables` order, zeros for a weight it does not depend on.
+ */
+export function penaltyGradients(discriminator: NetworkPart, penalty: (d: (x: tf.Tensor) => tf.Tensor) => tf.Scalar): tf.Tensor[] {
   return tf.tidy(() => {
     const variables = discriminator.trainableVariables;
-    const { grads } = tf.variableGrads(() => {
-      const dx = tf.grad((x: tf.Tensor) => tf.sum(discriminator.model.apply(x, { training: false }) as tf.Tensor))(real);
-      const perImage = tf.sum(tf.square(dx), dx.shape.slice(1).map((_, i) => i + 1));
-      return tf.mul(tf.mean(perImage), weight / 2) as tf.Scalar;
-    }, variables);
+    const d = (x: tf.Tensor): tf.Tensor => discriminator.model.apply(x, { training: false }) as tf.Tensor;
+    const { grads } = tf.variableGrads(() => penalty(d), variables);
     return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
   });
 }
